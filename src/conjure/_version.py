@@ -1,0 +1,3 @@
+"""conjure's version."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""doit glue: commands, the task adapter and the session. Registered as doit plugins."""

@@ -1,0 +1,175 @@
+"""``doit [run]`` on conjure's engine: select, validate, schedule, report, record."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from doit.task import Task
+
+from conjure.cli.commands import select
+from conjure.cli.session import (
+    Session,
+    attach_tasks,
+    check_missing_sources,
+    cli_settings,
+    open_session,
+)
+from conjure.engine.capture import routed_std_streams
+from conjure.engine.events import FAILED, RAN, Notice, RunFinished, RunStarted, TaskResult
+from conjure.engine.plan import explain
+from conjure.engine.records import (
+    chrome_trace,
+    new_run_id,
+    run_record,
+    save_run_record,
+    write_json_atomic,
+)
+from conjure.engine.scheduler import Interrupted, RunOptions, Scheduler
+from conjure.errors import EXIT_OK, EXIT_TASK_FAILED
+from conjure.report import Reporter, make_reporter
+
+
+def run_tasks(command: Any, params: Any, tasks: list[Task], config: dict[str, Any]) -> int:
+    """Runs the selected tasks; returns the exit code (0, 1, 130 or 143).
+
+    Raises:
+        ConjureError: bad configuration or an invalid graph (exit code 2), before anything runs.
+    """
+    jobs = params.get("num_process") or None
+    session = open_session(
+        config,
+        cli_settings(
+            jobs=jobs,
+            keep_going=True if params.get("continue") else None,
+            output=params.get("output") or None,
+        ),
+    )
+    try:
+        return _run(command, params, session, tasks)
+    finally:
+        session.close()
+
+
+def _run(command: Any, params: Any, session: Session, tasks: list[Task]) -> int:
+    attach_tasks(session, tasks)
+    assert session.graph is not None
+    selected = select(tasks, command.sel_tasks)
+    names = selected if params.get("single") else session.graph.closure(selected)
+    check_missing_sources(session, names)
+    verbosity = params.get("verbosity")
+    hidden = frozenset(n for n, w in session.works.items() if not w.has_actions)
+    reporter = make_reporter(session.settings.output, 1 if verbosity is None else verbosity, hidden)
+    for warning in session.state.warnings:
+        reporter.handle(Notice(warning))
+    forced = frozenset(names) if params.get("always") else frozenset()
+    if params.get("dry_run"):
+        return _dry_run(session, names, forced, reporter)
+    return _execute(session, names, forced, params, reporter)
+
+
+def _dry_run(
+    session: Session, names: Sequence[str], forced: frozenset[str], reporter: Reporter
+) -> int:
+    started = time.time()
+    reporter.handle(RunStarted("dry-run", list(names), 0, dry_run=True))
+    results = explain(session.works, names, session.checker(), forced)
+    for result in results:
+        reporter.handle(result)
+    reporter.handle(RunFinished(results, time.time() - started))
+    reporter.close()
+    return EXIT_OK
+
+
+def _execute(
+    session: Session, names: Sequence[str], forced: frozenset[str], params: Any, reporter: Reporter
+) -> int:
+    assert session.graph is not None
+    settings = session.settings
+    jobs = settings.jobs or os.cpu_count() or 1
+    options = RunOptions(
+        jobs=jobs, keep_going=settings.keep_going, forced=forced, pools=settings.pools
+    )
+    run_id = new_run_id()
+    started = time.time()
+    scheduler = Scheduler(
+        session.works,
+        session.graph,
+        names,
+        session.checker(),
+        session.state,
+        options,
+        reporter.handle,
+    )
+    reporter.handle(RunStarted(run_id, list(names), jobs))
+    interrupted = 0
+    try:
+        with routed_std_streams(), _sigterm_raises():
+            try:
+                results = scheduler.run()
+            except Interrupted as stop:
+                interrupted = stop.exit_code
+                results = list(scheduler.results.values())
+            results += _teardown(session, results)
+    finally:
+        session.state.record_files(session.files.dirty)
+    finished = time.time()
+    code = interrupted or (
+        EXIT_TASK_FAILED if any(r.status == FAILED for r in results) else EXIT_OK
+    )
+    record = run_record(
+        run_id,
+        results,
+        started=started,
+        finished=finished,
+        argv=sys.argv[1:],
+        jobs=jobs,
+        exit_code=code,
+    )
+    path = save_run_record(session.cache_dir / "runs", record, settings.keep_runs)
+    if params.get("trace"):
+        write_json_atomic(Path(params["trace"]), chrome_trace(results, started))
+    reporter.handle(RunFinished(results, finished - started, bool(interrupted), str(path)))
+    reporter.close()
+    return code
+
+
+def _teardown(session: Session, results: Sequence[TaskResult]) -> list[TaskResult]:
+    """Runs teardown actions of the tasks that ran, last first (doit's order)."""
+    failures = []
+    for result in reversed(results):
+        work = session.works[result.name]
+        if result.status != RAN or not work.task.teardown:
+            continue
+        outcome = work.teardown()
+        if not outcome.ok:
+            failures.append(
+                TaskResult(
+                    f"{result.name} (teardown)", FAILED, output=outcome.output, error=outcome.error
+                )
+            )
+    return failures
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turns SIGTERM (a CI timeout, ``kill``) into an orderly stop: children are stopped too."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted(143)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,146 @@
+"""One command's view of a conjure project: settings, state, file index, tasks and graph."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from doit.task import Task
+
+from conjure._config import CONJURE_KEY
+from conjure.cli.adapter import DoitWork, Values
+from conjure.engine.files import FileIndex
+from conjure.engine.graph import Graph, NodeSpec, build_graph
+from conjure.engine.hashing import Digester
+from conjure.engine.state import StateStore, TaskRecord
+from conjure.engine.status import StatusChecker
+from conjure.errors import ConfigError, GraphError, UnsupportedError
+from conjure.settings import Settings, load_settings
+
+
+@dataclass
+class Session:
+    """Everything a command needs about the project, opened once.
+
+    Attributes:
+        root: the project root (the dodo.py folder, doit's cwd).
+        settings: the resolved settings.
+        state: the state database.
+        digester: the content hash.
+        files: file digests for this command.
+        records: every task's last successful run.
+        values: saved values of tasks.
+    """
+
+    root: Path
+    settings: Settings
+    state: StateStore
+    digester: Digester
+    files: FileIndex
+    records: dict[str, TaskRecord]
+    values: Values
+    works: dict[str, DoitWork] = field(default_factory=dict)
+    graph: Graph | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        """The cache folder (``cache/`` by default)."""
+        return self.root / self.settings.cache_dir
+
+    def checker(self) -> StatusChecker:
+        """An up-to-date checker over this session's state."""
+        assert self.graph is not None
+        return StatusChecker(self.files, self.records, self.digester, self.graph.producers)
+
+    def close(self) -> None:
+        """Closes the state database."""
+        self.state.close()
+
+
+def open_session(dodo_config: Mapping[str, Any], cli_values: Mapping[str, Any]) -> Session:
+    """Opens the project in the current directory (where doit put us: the dodo's folder).
+
+    Raises:
+        ConfigError: a setting is invalid.
+        StateError: the state database cannot be opened.
+    """
+    root = Path(os.getcwd())
+    settings = load_settings(root, dodo_config.get(CONJURE_KEY, {}), cli_values)
+    digester = Digester(settings.hash)
+    state = StateStore(root / settings.cache_dir / "state.sqlite", settings.hash)
+    files = FileIndex(digester, state.load_files(), str(root))
+    records = state.load_tasks()
+    return Session(root, settings, state, digester, files, records, Values(records))
+
+
+def attach_tasks(session: Session, tasks: Sequence[Task]) -> None:
+    """Wraps doit's tasks as engine work and validates their graph.
+
+    Raises:
+        GraphError: unknown task, duplicate target or cycle.
+        UnsupportedError: a task uses a doit feature conjure does not support.
+    """
+    by_name = {task.name: task for task in tasks}
+    _expand_wildcards(tasks, by_name)
+    for task in tasks:
+        if task.loader is not None:
+            raise UnsupportedError(
+                f"task {task.name!r} uses @create_after, which conjure does not support yet; "
+                "create the task directly"
+            )
+    session.works = {
+        task.name: DoitWork(
+            task,
+            session.files,
+            session.digester,
+            session.values,
+            by_name,
+            str(session.root),
+            session.settings.kill_grace,
+        )
+        for task in tasks
+    }
+    specs: dict[str, NodeSpec] = {name: work.spec for name, work in session.works.items()}
+    session.graph = build_graph(specs)
+
+
+def _expand_wildcards(tasks: Sequence[Task], by_name: Mapping[str, Task]) -> None:
+    for task in tasks:
+        for pattern in task.wild_dep:
+            matches = [name for name in by_name if fnmatch.fnmatch(name, pattern)]
+            if not matches:
+                raise GraphError(
+                    f"task {task.name!r} depends on {pattern!r}, which matches no task"
+                )
+            task.task_dep.extend(m for m in matches if m not in task.task_dep)
+        task.wild_dep = []
+
+
+def check_missing_sources(session: Session, names: Sequence[str]) -> None:
+    """Fails before anything runs when a file dependency exists nowhere.
+
+    Raises:
+        GraphError: names the task and the file.
+    """
+    assert session.graph is not None
+    producers = session.graph.producers
+    checker = session.checker()
+    for name in names:
+        for key in session.works[name].spec.file_deps:
+            if key not in producers and session.files.digest(key) == "":
+                raise GraphError(checker.missing_message(name, key))
+
+
+def cli_settings(**values: Any) -> dict[str, Any]:
+    """Command-line values that were given (None means "not given")."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def require(condition: bool, message: str) -> None:
+    """Raises a usage error unless the condition holds."""
+    if not condition:
+        raise ConfigError(message)

@@ -1,0 +1,1 @@
+"""The engine: hashing, state, graph, status, scheduling. It never prints; it emits events."""

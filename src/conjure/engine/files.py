@@ -1,0 +1,129 @@
+"""File digests with a stat fast path, hashed at most once per run.
+
+A file's digest is trusted from the state when its (size, mtime_ns, inode) match what was
+recorded. When they do not (fresh clone, cache restore, ``touch``), the file is re-hashed and
+the new stat is recorded, so the next run is back on the fast path even if the content did
+not change. A stat that is too recent to be trusted (the file could change again within the
+file system's timestamp granularity, as git's "racily clean" entries) is recorded with an
+impossible mtime, so the next run hashes it once more.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+import time
+from collections.abc import Iterable
+
+from conjure.engine.hashing import Digester
+
+MISSING = ""
+"""Digest of a path that does not exist."""
+
+RACY_SECONDS = 2.0
+SKIPPED_DIRS = frozenset({".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+
+FileRow = tuple[int, int, int, str]
+"""(size, mtime_ns, inode, digest) as stored in the state."""
+
+
+class FileIndex:
+    """Digests of files and directory trees, relative to the project root (the cwd).
+
+    Args:
+        digester: the hash to use.
+        rows: stat rows recorded by earlier runs, by relative path.
+        root: absolute project root; paths under it are stored relative to it.
+    """
+
+    def __init__(self, digester: Digester, rows: dict[str, FileRow], root: str) -> None:
+        self.digester = digester
+        self._rows = rows
+        self._root = root.rstrip(os.sep) + os.sep
+        self._memo: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
+        self.dirty: dict[str, FileRow] = {}
+        self.hashed = 0
+
+    def key(self, path: str) -> str:
+        """The canonical key of a path: relative to the root when under it, normalized."""
+        key = self._keys.get(path)
+        if key is None:
+            key = os.path.normpath(path)
+            if key.startswith(self._root):
+                key = key[len(self._root) :]
+            self._keys[path] = key
+        return key
+
+    def digest(self, key: str) -> str:
+        """The content digest of a canonical path (``MISSING`` when it does not exist).
+
+        Raises:
+            OSError: the path exists but cannot be read.
+        """
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        try:
+            st = os.stat(key)
+        except (FileNotFoundError, NotADirectoryError):
+            self._memo[key] = MISSING
+            return MISSING
+        if stat_mod.S_ISDIR(st.st_mode):
+            found = self._tree_digest(key)
+        else:
+            found = self._file_digest(key, st)
+        self._memo[key] = found
+        return found
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drops memoized digests of paths a task just wrote."""
+        for key in keys:
+            self._memo.pop(key, None)
+            prefix = key + os.sep
+            for other in [k for k in self._memo if k.startswith(prefix)]:
+                del self._memo[other]
+
+    def _file_digest(self, key: str, st: os.stat_result) -> str:
+        row = self._rows.get(key)
+        if (
+            row is not None
+            and row[0] == st.st_size
+            and row[1] == st.st_mtime_ns
+            and row[2] == st.st_ino
+        ):
+            return row[3]
+        digest = self.digester.of_file(key, st.st_size)
+        self.hashed += 1
+        mtime = st.st_mtime_ns
+        if time.time() - mtime / 1e9 < RACY_SECONDS:
+            mtime = -1
+        new_row = (st.st_size, mtime, st.st_ino, digest)
+        self._rows[key] = new_row
+        self.dirty[key] = new_row
+        return digest
+
+    def _tree_digest(self, key: str) -> str:
+        """Digest of a directory: sorted entries with their kind, exec bit and digest."""
+        lines = []
+        for rel, kind, extra in sorted(self._walk(key)):
+            lines.append(f"{rel}\0{kind}\0{extra}")
+        return self.digester.of_text("\n".join(lines))
+
+    def _walk(self, top: str) -> Iterable[tuple[str, str, str]]:
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    path = os.path.join(folder, entry.name)
+                    rel = os.path.relpath(path, top)
+                    if entry.is_symlink():
+                        yield rel, "link", os.readlink(path)
+                    elif entry.is_dir():
+                        if entry.name not in SKIPPED_DIRS:
+                            stack.append(path)
+                    else:
+                        st = entry.stat()
+                        executable = "x" if st.st_mode & stat_mod.S_IXUSR else "-"
+                        yield rel, "file" + executable, self._file_digest(path, st)

@@ -1,0 +1,138 @@
+"""The engine's view of a task, and the values that flow through a run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from conjure.engine.graph import NodeSpec
+from conjure.engine.state import TaskRecord
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a task runs (or would run).
+
+    Attributes:
+        kind: a short code: ``never-ran``, ``forced``, ``definition``, ``uptodate``,
+            ``always``, ``target-missing``, ``target-changed``, ``file-changed``,
+            ``file-added``, ``file-removed``, ``upstream``.
+        message: one line for a person.
+        path: the file concerned, if any.
+        old: the recorded digest or value, if any.
+        new: the current digest or value, if any.
+    """
+
+    kind: str
+    message: str
+    path: str | None = None
+    old: str | None = None
+    new: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The reason as JSON-ready data (None fields left out)."""
+        data = {"kind": self.kind, "message": self.message}
+        for key in ("path", "old", "new"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+class Cancel:
+    """A cancellation token shared by a task's worker and the scheduler.
+
+    Attributes:
+        reason: why the task was cancelled (``timeout``, ``interrupted``, ``fail-fast``).
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+        self._on_cancel: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def cancel(self, reason: str) -> None:
+        """Asks the task to stop; runs the registered stop callbacks once."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self.reason = reason
+            self._event.set()
+            callbacks = list(self._on_cancel)
+        for callback in callbacks:
+            callback()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the task was asked to stop."""
+        return self._event.is_set()
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Registers a stop callback; it runs at once if already cancelled.
+
+        Returns:
+            A function that unregisters it.
+        """
+        with self._lock:
+            already = self._event.is_set()
+            if not already:
+                self._on_cancel.append(callback)
+        if already:
+            callback()
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._on_cancel:
+                    self._on_cancel.remove(callback)
+
+        return remove
+
+
+@dataclass
+class Outcome:
+    """What running a task's actions produced.
+
+    Attributes:
+        ok: whether every action succeeded.
+        output: the captured output, stdout and stderr in arrival order.
+        error: a one-line failure description when not ok.
+        exit_code: the failing command's exit code, if a command failed.
+        values: values saved by Python actions (doit's ``getargs``).
+        result: the last action's result text (doit's ``result_dep``), if any.
+    """
+
+    ok: bool
+    output: str = ""
+    error: str = ""
+    exit_code: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    result: str | None = None
+
+
+class Work(Protocol):
+    """A task as the engine runs it; the doit glue provides the implementation."""
+
+    name: str
+    spec: NodeSpec
+    pool: str | None
+    timeout: float | None
+    always_runs: bool
+
+    def definition(self) -> tuple[str, str]:
+        """The digest of the task's definition and its parts as canonical JSON."""
+        ...
+
+    def uptodate_reasons(self, record: TaskRecord | None) -> list[Reason]:
+        """Evaluates the task's ``uptodate`` items; a reason for each that says stale."""
+        ...
+
+    def execute(self, changed: list[str], cancel: Cancel) -> Outcome:
+        """Runs the task's actions in the calling (worker) thread."""
+        ...
+
+    def teardown(self) -> Outcome:
+        """Runs the task's teardown actions (after the whole run)."""
+        ...

@@ -1,0 +1,36 @@
+"""Dry runs and explanations: what would run and why, without changing any state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from conjure.engine.events import UP_TO_DATE, WOULD_RUN, TaskResult
+from conjure.engine.model import Work
+from conjure.engine.status import StatusChecker
+
+
+def explain(
+    works: Mapping[str, Work],
+    names: Sequence[str],
+    checker: StatusChecker,
+    forced: frozenset[str] = frozenset(),
+) -> list[TaskResult]:
+    """Checks every task in dependency order as if the run happened, executing nothing.
+
+    A task that would run makes the files it creates "pending": its dependents are told
+    they would run because of it instead of reading files that may not exist yet.
+
+    Raises:
+        GraphError: a file dependency does not exist and no task creates it.
+    """
+    pending: dict[str, str] = {}
+    results = []
+    for name in names:
+        work = works[name]
+        check = checker.check(work, full=True, forced=name in forced, pending=pending)
+        if check.stale:
+            pending.update({target: name for target in work.spec.targets})
+            results.append(TaskResult(name, WOULD_RUN, reasons=check.reasons))
+        else:
+            results.append(TaskResult(name, UP_TO_DATE))
+    return results

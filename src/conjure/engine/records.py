@@ -1,0 +1,116 @@
+"""Run records (``cache/runs/<id>.json``) and Chrome traces (``--trace FILE``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from conjure.engine.events import TaskResult
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus a random suffix."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Writes JSON through a temporary file and a rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(data, stream, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def run_record(
+    run_id: str,
+    results: Sequence[TaskResult],
+    *,
+    started: float,
+    finished: float,
+    argv: Sequence[str],
+    jobs: int,
+    exit_code: int,
+) -> dict[str, Any]:
+    """The JSON record of a run: per task status, start, end, duration and why it ran."""
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return {
+        "run_id": run_id,
+        "started": started,
+        "finished": finished,
+        "elapsed": finished - started,
+        "argv": list(argv),
+        "jobs": jobs,
+        "exit_code": exit_code,
+        "counts": counts,
+        "tasks": [_task_entry(r) for r in results],
+    }
+
+
+def _task_entry(result: TaskResult) -> dict[str, Any]:
+    return {
+        "name": result.name,
+        "status": result.status,
+        "start": result.start,
+        "end": result.end,
+        "duration": result.duration,
+        "worker": result.worker,
+        "why": [reason.as_dict() for reason in result.reasons],
+        "error": result.error or None,
+    }
+
+
+def save_run_record(runs_dir: Path, record: dict[str, Any], keep: int) -> Path:
+    """Writes a run record and deletes the oldest beyond ``keep``."""
+    path = runs_dir / f"{record['run_id']}.json"
+    write_json_atomic(path, record)
+    records = sorted(runs_dir.glob("*.json"))
+    for old in records[: max(0, len(records) - keep)]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def chrome_trace(results: Sequence[TaskResult], started: float) -> dict[str, Any]:
+    """A Chrome trace (viewable in Perfetto): one slice per task that ran, one row per worker."""
+    events: list[dict[str, Any]] = [
+        {"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "doit (conjure)"}}
+    ]
+    workers = sorted({r.worker for r in results if r.worker is not None})
+    for worker in workers:
+        events.append(
+            {
+                "name": "thread_name",
+                "ph": "M",
+                "pid": 1,
+                "tid": worker,
+                "args": {"name": f"worker {worker}"},
+            }
+        )
+    for result in results:
+        if result.start is None or result.end is None or result.worker is None:
+            continue
+        events.append(
+            {
+                "name": result.name,
+                "cat": result.status,
+                "ph": "X",
+                "pid": 1,
+                "tid": result.worker,
+                "ts": round((result.start - started) * 1e6),
+                "dur": round(result.duration * 1e6),
+                "args": {"why": [r.message for r in result.reasons]},
+            }
+        )
+    return {"traceEvents": events, "displayTimeUnit": "ms"}

@@ -1,0 +1,331 @@
+"""Parallel execution in dependency order, the longest remaining path first.
+
+The main thread owns the graph, the file index and the state database: it checks tasks as
+they become ready, starts stale ones on worker threads and records each success as it
+arrives. Workers only run actions. A failure stops the run (fail-fast: running tasks are
+cancelled) unless ``keep_going`` is set, in which case everything that does not depend on the
+failure still runs. Dependents of a failed task never start.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from conjure.engine.events import (
+    CANCELLED,
+    FAILED,
+    RAN,
+    SKIPPED,
+    UP_TO_DATE,
+    Emit,
+    TaskResult,
+    TaskStarted,
+)
+from conjure.engine.files import MISSING, FileIndex
+from conjure.engine.graph import Graph, remaining_path
+from conjure.engine.model import Cancel, Outcome, Work
+from conjure.engine.state import StateStore, TaskRecord
+from conjure.engine.status import Check, StatusChecker
+from conjure.errors import GraphError
+
+
+class Interrupted(Exception):  # noqa: N818 - a stop request, not an error
+    """The run was stopped from outside (Ctrl-C, SIGTERM).
+
+    Attributes:
+        exit_code: 130 for Ctrl-C, 143 for SIGTERM.
+    """
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
+@dataclass
+class RunOptions:
+    """How to run.
+
+    Attributes:
+        jobs: worker threads.
+        keep_going: do not stop at the first failure.
+        forced: tasks to run even when up to date.
+        pools: concurrency limit per pool name.
+    """
+
+    jobs: int
+    keep_going: bool = False
+    forced: frozenset[str] = frozenset()
+    pools: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Running:
+    work: Work
+    check: Check
+    cancel: Cancel
+    worker: int
+    start: float
+
+
+class Scheduler:
+    """Runs the tasks of one run.
+
+    Args:
+        works: every task by name.
+        graph: the validated graph.
+        names: the tasks of this run, in dependency order.
+        checker: the up-to-date checker.
+        state: where successes are recorded.
+        options: how to run.
+        emit: receives events.
+    """
+
+    def __init__(
+        self,
+        works: Mapping[str, Work],
+        graph: Graph,
+        names: Sequence[str],
+        checker: StatusChecker,
+        state: StateStore,
+        options: RunOptions,
+        emit: Emit,
+    ) -> None:
+        self.works = works
+        self.graph = graph
+        self.names = list(names)
+        self.checker = checker
+        self.files: FileIndex = checker.files
+        self.state = state
+        self.options = options
+        self.emit = emit
+        self.results: dict[str, TaskResult] = {}
+        self.outcomes: dict[str, Outcome] = {}
+        self._done: queue.Queue[tuple[str, Outcome, float]] = queue.Queue()
+        self._running: dict[str, _Running] = {}
+        self._free_workers = list(range(options.jobs - 1, -1, -1))
+        self._pool_use: Counter[str] = Counter()
+        self._stopping = False
+
+    def run(self) -> list[TaskResult]:
+        """Runs every task of the run; returns the results in the order they finished.
+
+        Raises:
+            Interrupted: Ctrl-C or SIGTERM; running tasks were stopped first.
+        """
+        subset = set(self.names)
+        self._waiting = {n: sum(1 for d in self.graph.deps[n] if d in subset) for n in self.names}
+        self._dependents = self.graph.dependents(self.names)
+        self._priority = remaining_path(self.graph, self.names, self._weights())
+        self._order = {name: index for index, name in enumerate(self.names)}
+        self._ready: list[tuple[float, int, str]] = []
+        for name in self.names:
+            if self._waiting[name] == 0:
+                self._push(name)
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            self._abort("interrupted")
+            raise Interrupted(130) from None
+        except Interrupted:
+            self._abort("terminated")
+            raise
+        return list(self.results.values())
+
+    def _weights(self) -> dict[str, float]:
+        known = {n: r.duration for n, r in self.checker.records.items() if n in self._waiting}
+        default = sum(known.values()) / len(known) if known else 1.0
+        return {name: known.get(name, default) for name in self.names}
+
+    def _push(self, name: str) -> None:
+        heapq.heappush(self._ready, (-self._priority[name], self._order[name], name))
+
+    def _loop(self) -> None:
+        while True:
+            self._dispatch()
+            if not self._running:
+                break
+            try:
+                name, outcome, end = self._done.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            self._finish(name, outcome, end)
+        for name in self.names:
+            if name not in self.results:
+                self._result(TaskResult(name, SKIPPED, error="not started: the run stopped"))
+
+    def _dispatch(self) -> None:
+        """Starts ready tasks while workers are free, highest priority first."""
+        held: list[tuple[float, int, str]] = []
+        while self._ready and not self._stopping and len(self._running) < self.options.jobs:
+            entry = heapq.heappop(self._ready)
+            work = self.works[entry[2]]
+            if work.pool is not None and self._pool_full(work.pool):
+                held.append(entry)
+                continue
+            self._start_or_skip(work)
+        for entry in held:
+            heapq.heappush(self._ready, entry)
+
+    def _pool_full(self, pool: str) -> bool:
+        return self._pool_use[pool] >= self.options.pools.get(pool, 1)
+
+    def _start_or_skip(self, work: Work) -> None:
+        try:
+            check = self.checker.check(work, forced=work.name in self.options.forced)
+        except GraphError as err:
+            self._fail(TaskResult(work.name, FAILED, error=str(err)))
+            return
+        if not check.stale:
+            self._result(TaskResult(work.name, UP_TO_DATE))
+            self._release(work.name)
+            return
+        self.state.invalidate(work.name)
+        worker = self._free_workers.pop()
+        cancel = Cancel()
+        self._running[work.name] = _Running(work, check, cancel, worker, time.time())
+        if work.pool is not None:
+            self._pool_use[work.pool] += 1
+        self.emit(TaskStarted(work.name, worker, check.reasons))
+        thread = threading.Thread(
+            target=self._work, args=(work, check, cancel), name=f"conjure-{work.name}", daemon=True
+        )
+        thread.start()
+
+    def _work(self, work: Work, check: Check, cancel: Cancel) -> None:
+        """Worker thread body: runs the actions, never raises."""
+        try:
+            outcome = work.execute(check.changed_files, cancel)
+        except BaseException as err:  # noqa: BLE001 - a worker must always report back
+            outcome = Outcome(ok=False, error=f"{type(err).__name__}: {err}")
+        self._done.put((work.name, outcome, time.time()))
+
+    def _finish(self, name: str, outcome: Outcome, end: float) -> None:
+        running = self._running.pop(name)
+        self._free_workers.append(running.worker)
+        if running.work.pool is not None:
+            self._pool_use[running.work.pool] -= 1
+        result = TaskResult(
+            name,
+            RAN,
+            reasons=running.check.reasons,
+            output=outcome.output,
+            start=running.start,
+            end=end,
+            worker=running.worker,
+            exit_code=outcome.exit_code,
+        )
+        if outcome.ok:
+            outcome.ok, outcome.error = self._record(running, outcome, end)
+        if outcome.ok:
+            self.outcomes[name] = outcome
+            self._result(result)
+            self._release(name)
+            return
+        result.status = (
+            CANCELLED if running.cancel.cancelled and not _timed_out(running) else FAILED
+        )
+        result.error = outcome.error
+        self._fail(result)
+
+    def _record(self, running: _Running, outcome: Outcome, end: float) -> tuple[bool, str]:
+        """Hashes the targets and stores the success; a missing target is a failure."""
+        work = running.work
+        self.files.forget(work.spec.targets)
+        targets = {}
+        for key in work.spec.targets:
+            digest = self.files.digest(key)
+            if digest == MISSING:
+                return False, f"task did not create its target {key}"
+            targets[key] = digest
+        record = TaskRecord(
+            name=work.name,
+            definition=running.check.definition,
+            parts=running.check.parts,
+            inputs=running.check.inputs,
+            deps=json.dumps(running.check.deps, sort_keys=True),
+            targets=json.dumps(targets, sort_keys=True),
+            values=json.dumps(outcome.values, sort_keys=True, default=str),
+            result=outcome.result,
+            duration=end - running.start,
+            finished=end,
+        )
+        self.state.record(record, self.files.dirty)
+        self.files.dirty.clear()
+        self.checker.records[work.name] = record
+        return True, ""
+
+    def _fail(self, result: TaskResult) -> None:
+        self._result(result)
+        blocked = self._dependents_of(result.name)
+        for name in blocked:
+            if name not in self.results:
+                self._result(
+                    TaskResult(name, SKIPPED, error=f"not run: {result.name!r} {result.status}")
+                )
+        if not self.options.keep_going and not self._stopping:
+            self._stopping = True
+            for running in self._running.values():
+                running.cancel.cancel("fail-fast")
+
+    def _dependents_of(self, name: str) -> list[str]:
+        found: list[str] = []
+        stack = list(self._dependents.get(name, ()))
+        seen = set(stack)
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            for other in self._dependents.get(current, ()):
+                if other not in seen:
+                    seen.add(other)
+                    stack.append(other)
+        return sorted(found, key=self._order.__getitem__)
+
+    def _release(self, name: str) -> None:
+        for dependent in self._dependents[name]:
+            self._waiting[dependent] -= 1
+            if self._waiting[dependent] == 0 and dependent not in self.results:
+                self._push(dependent)
+
+    def _result(self, result: TaskResult) -> None:
+        self.results[result.name] = result
+        self.emit(result)
+
+    def _abort(self, why: str) -> None:
+        """Stops every running task and waits for the workers to report."""
+        self._stopping = True
+        for running in self._running.values():
+            running.cancel.cancel(why)
+        while self._running:
+            try:
+                name, outcome, end = self._done.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            except KeyboardInterrupt:
+                continue
+            running = self._running.pop(name)
+            self._result(
+                TaskResult(
+                    name,
+                    CANCELLED,
+                    reasons=running.check.reasons,
+                    output=outcome.output,
+                    error=why,
+                    start=running.start,
+                    end=end,
+                    worker=running.worker,
+                )
+            )
+        for name in self.names:
+            if name not in self.results:
+                self._result(TaskResult(name, SKIPPED, error=f"not started: {why}"))
+
+
+def _timed_out(running: _Running) -> bool:
+    return running.cancel.reason == "timeout"

@@ -1,0 +1,256 @@
+"""The state store: one SQLite database under ``cache/``, written per task, atomically.
+
+What is stored, all with paths relative to the project root:
+
+* ``files``: the last seen (size, mtime_ns, inode) and digest of every dependency and target,
+  the stat fast path of ``FileIndex``;
+* ``tasks``: for every task's last successful run, the digest of its definition, the digests
+  of its file dependencies and targets, its saved values and result, and its duration.
+
+A task's row is deleted when it starts and written, in one transaction, only after it
+succeeded: a run killed at any moment never leaves a row that a later run would trust.
+SQLite in WAL mode lets two ``doit`` processes share one ``cache/`` without losing either
+side's records. A corrupt database is set aside and rebuilt (tasks re-run; no file is lost).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conjure.engine.files import FileRow
+from conjure.errors import ConjureError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER, digest TEXT
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    parts TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    deps TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    task_values TEXT NOT NULL,
+    result TEXT,
+    duration REAL NOT NULL,
+    finished REAL NOT NULL
+);
+"""
+
+
+@dataclass
+class TaskRecord:
+    """A task's last successful run.
+
+    Attributes:
+        name: task name.
+        definition: digest of the task's definition (actions, env, params).
+        parts: JSON text of the definition's parts, for explaining a change.
+        inputs: digest over the sorted (path, digest) pairs of its file dependencies.
+        deps: JSON text ``{path: digest}`` of its file dependencies.
+        targets: JSON text ``{path: digest}`` of its targets after the run.
+        values: JSON text of the values its actions saved (doit's ``getargs``).
+        result: digest of its last action's result (doit's ``result_dep``), or None.
+        duration: seconds its actions took.
+        finished: Unix time it finished.
+    """
+
+    name: str
+    definition: str
+    parts: str
+    inputs: str
+    deps: str
+    targets: str
+    values: str
+    result: str | None
+    duration: float
+    finished: float
+
+    def dep_digests(self) -> dict[str, str]:
+        """The recorded file dependencies and their digests."""
+        decoded: dict[str, str] = json.loads(self.deps)
+        return decoded
+
+    def target_digests(self) -> dict[str, str]:
+        """The recorded targets and their digests."""
+        decoded: dict[str, str] = json.loads(self.targets)
+        return decoded
+
+    def saved_values(self) -> dict[str, Any]:
+        """The values the task's actions saved."""
+        decoded: dict[str, Any] = json.loads(self.values)
+        return decoded
+
+    def definition_parts(self) -> dict[str, Any]:
+        """The parts of the recorded definition."""
+        decoded: dict[str, Any] = json.loads(self.parts)
+        return decoded
+
+
+class StateError(ConjureError):
+    """The state database cannot be opened or created."""
+
+
+class StateStore:
+    """Reads and writes the state database.
+
+    Args:
+        path: the SQLite file (``cache/state.sqlite``).
+        algorithm: the hash algorithm in use; stat rows of another algorithm are dropped.
+
+    Attributes:
+        warnings: one-line warnings for the user (a database set aside, a hash switch).
+    """
+
+    def __init__(self, path: Path, algorithm: str) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+        self._conn = self._open_or_rebuild(algorithm)
+
+    def _open_or_rebuild(self, algorithm: str) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StateError(f"cannot create {self.path.parent}: {err.strerror}") from None
+        try:
+            return self._open(algorithm)
+        except sqlite3.DatabaseError as err:
+            aside = self._set_aside()
+            self.warnings.append(
+                f"state database {self.path} is unreadable ({err}); moved it to {aside.name} "
+                "and started a new one: tasks will re-run once"
+            )
+        try:
+            return self._open(algorithm)
+        except sqlite3.DatabaseError as err:
+            raise StateError(f"cannot open state database {self.path}: {err}") from None
+
+    def _open(self, algorithm: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"unknown schema version {version}")
+            if version == 0:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._check_algorithm(conn, algorithm)
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def _check_algorithm(self, conn: sqlite3.Connection, algorithm: str) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE key='hash'").fetchone()
+        if row is not None and row[0] == algorithm:
+            return
+        with _Transaction(conn):
+            if row is not None:
+                conn.execute("DELETE FROM files")
+                self.warnings.append(
+                    f"hash algorithm changed from {row[0]} to {algorithm}: tasks re-run once"
+                )
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('hash', ?)", (algorithm,))
+
+    def _set_aside(self) -> Path:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(str(self.path) + suffix)
+            if source.exists():
+                os.replace(source, Path(str(aside) + suffix))
+        return aside
+
+    def load_files(self) -> dict[str, FileRow]:
+        """Every recorded stat row, by path."""
+        rows = self._query("SELECT path, size, mtime_ns, inode, digest FROM files")
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    def load_tasks(self) -> dict[str, TaskRecord]:
+        """Every task's last successful run, by task name."""
+        rows = self._query(
+            "SELECT name, definition, parts, inputs, deps, targets, task_values, result,"
+            " duration, finished FROM tasks"
+        )
+        return {row[0]: TaskRecord(*row) for row in rows}
+
+    def _query(self, sql: str) -> list[Any]:
+        try:
+            return self._conn.execute(sql).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise StateError(f"cannot read state database {self.path}: {err}") from None
+
+    def invalidate(self, name: str) -> None:
+        """Forgets a task's record before it runs, so an interrupted run is never trusted."""
+        with _Transaction(self._conn):
+            self._conn.execute("DELETE FROM tasks WHERE name=?", (name,))
+
+    def record(self, record: TaskRecord, files: Mapping[str, FileRow]) -> None:
+        """Stores a successful run and the stat rows it observed, in one transaction."""
+        with _Transaction(self._conn):
+            self._write_files(files)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    record.name,
+                    record.definition,
+                    record.parts,
+                    record.inputs,
+                    record.deps,
+                    record.targets,
+                    record.values,
+                    record.result,
+                    record.duration,
+                    record.finished,
+                ),
+            )
+
+    def record_files(self, files: Mapping[str, FileRow]) -> None:
+        """Stores refreshed stat rows (content unchanged, stat moved)."""
+        if files:
+            with _Transaction(self._conn):
+                self._write_files(files)
+
+    def _write_files(self, files: Mapping[str, FileRow]) -> None:
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
+            [(path, *row) for path, row in files.items()],
+        )
+
+    def remove(self, names: Iterable[str]) -> None:
+        """Forgets the named tasks' records."""
+        with _Transaction(self._conn):
+            self._conn.executemany("DELETE FROM tasks WHERE name=?", [(n,) for n in names])
+
+    def remove_all(self) -> None:
+        """Forgets every task's record (stat rows are kept: they are facts about files)."""
+        with _Transaction(self._conn):
+            self._conn.execute("DELETE FROM tasks")
+
+    def close(self) -> None:
+        """Closes the database."""
+        self._conn.close()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, value: object, tb: object) -> None:
+        self._conn.execute("COMMIT" if kind is None else "ROLLBACK")

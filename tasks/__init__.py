@@ -1,0 +1,1 @@
+"""Task modules of this repository's own dodo.py (conjure dogfooding itself)."""
