@@ -49,7 +49,9 @@ class FileIndex:
         """The canonical key of a path: relative to the root when under it, normalized."""
         key = self._keys.get(path)
         if key is None:
-            key = os.path.normpath(path)
+            key = path
+            if path.startswith(("/", "./")) or "/." in path or "//" in path or path.endswith("/"):
+                key = os.path.normpath(path)
             if key.startswith(self._root):
                 key = key[len(self._root) :]
             self._keys[path] = key

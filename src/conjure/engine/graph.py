@@ -8,7 +8,6 @@ queries and exports for ``doit graph``.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +105,8 @@ def _producers(specs: Mapping[str, NodeSpec]) -> dict[str, str]:
 
 
 def _unknown_task_message(name: str, dep: str, specs: Mapping[str, NodeSpec]) -> str:
+    import difflib
+
     message = f"task {name!r} depends on {dep!r}, which is not a task"
     close = difflib.get_close_matches(dep, list(specs), n=1)
     if close:

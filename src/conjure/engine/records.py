@@ -6,17 +6,16 @@ import json
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from conjure.engine.events import TaskResult
+from conjure.engine.events import UP_TO_DATE, TaskResult
 
 
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time plus a random suffix."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + os.urandom(3).hex()
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -25,7 +24,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1, sort_keys=True)
+            stream.write(json.dumps(data, separators=(",", ":")))
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -42,7 +41,10 @@ def run_record(
     jobs: int,
     exit_code: int,
 ) -> dict[str, Any]:
-    """The JSON record of a run: per task status, start, end, duration and why it ran."""
+    """The JSON record of a run: per task status, start, end, duration and why it ran.
+
+    Up-to-date tasks are listed by name only: a no-op run of 10,000 tasks stays small.
+    """
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
@@ -55,7 +57,8 @@ def run_record(
         "jobs": jobs,
         "exit_code": exit_code,
         "counts": counts,
-        "tasks": [_task_entry(r) for r in results],
+        "tasks": [_task_entry(r) for r in results if r.status != UP_TO_DATE],
+        "up_to_date": [r.name for r in results if r.status == UP_TO_DATE],
     }
 
 
