@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import time
+
+import pytest
 
 from tests.conftest import Project
 
@@ -302,3 +305,27 @@ def test_lambdas_and_closures_run_on_threads(project: Project) -> None:
     )
     assert project.doit("-n", "2").returncode == 0
     assert sorted(project.log_lines()) == ["0", "1", "2", "3"]
+
+
+def test_rich_output_shows_blocks_and_a_summary_table(project: Project) -> None:
+    project.dodo('def task_a():\n    return {"actions": ["echo hello-from-a"]}\n')
+    result = project.doit("--output", "rich")
+    assert result.returncode == 0, result.stderr
+    assert "hello-from-a" in result.stdout
+    assert "conjure: 1 ran, 0 failed" in result.stdout
+    assert "✓ ran" in result.stdout
+
+
+def test_graph_renders_svg_where_graphviz_is_installed(project: Project) -> None:
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    project.dodo('def task_a():\n    return {"actions": ["true"]}\n')
+    assert project.doit("graph", "-o", "g.svg").returncode == 0
+    assert "<svg" in (project.root / "g.svg").read_text()
+
+
+def test_svg_without_graphviz_says_what_to_install(project: Project) -> None:
+    project.dodo('def task_a():\n    return {"actions": ["true"]}\n')
+    result = project.doit("graph", "-o", "g.svg", PATH=str(project.root / "no-tools-here"))
+    assert result.returncode == 2
+    assert "needs Graphviz's `dot`" in result.stderr
