@@ -329,3 +329,19 @@ def test_svg_without_graphviz_says_what_to_install(project: Project) -> None:
     result = project.doit("graph", "-o", "g.svg", PATH=str(project.root / "no-tools-here"))
     assert result.returncode == 2
     assert "needs Graphviz's `dot`" in result.stderr
+
+
+def test_help_on_a_task_with_conjure_keys(project: Project) -> None:
+    project.dodo(
+        """
+        def task_t():
+            \"\"\"Build things.\"\"\"
+            return {"actions": ["true"], "env": ["GOOS"], "timeout": 5,
+                    "params": [{"name": "race", "long": "race", "type": bool, "default": False,
+                                "help": "enable the race detector"}]}
+        """
+    )
+    result = project.doit("help", "t")
+    assert result.returncode == 0, result.stderr
+    assert "t  Build things." in result.stdout
+    assert "enable the race detector" in result.stdout

@@ -15,6 +15,7 @@ from doit import (
     cmd_clean,
     cmd_dumpdb,
     cmd_forget,
+    cmd_help,
     cmd_ignore,
     cmd_info,
     cmd_list,
@@ -249,6 +250,26 @@ class GraphCommand(_Conjure, DoitCmdBase):
 
     def _execute(self) -> int:
         raise InvalidCommand("`doit graph` needs a dodo.py with DOIT_CONFIG = conjure.config()")
+
+
+class Help(cmd_help.Help):
+    """``doit help TASK`` for dodos whose tasks use conjure's keys (env, timeout, pool)."""
+
+    def execute(self, params: Any, args: list[str]) -> int:
+        if len(args) != 1 or args[0] == "task" or args[0] in self.cmds:
+            result: int = super().execute(params, args)
+            return result
+        try:
+            config = load_conjure_config(self, params)
+            if config is None:
+                fallback: int = super().execute(params, args)
+                return fallback
+            self.task_list = load_tasks(self, params, args, config)
+        except _USER_ERRORS as err:
+            return report_error(err)
+        if not self._execute(args):
+            self.print_usage(self.cmds)
+        return 0
 
 
 def _refusing(base: type, alternative: str) -> type:
