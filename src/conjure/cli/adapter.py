@@ -100,39 +100,62 @@ class DoitWork:
     ) -> None:
         self.task = task
         self.name = task.name
-        extra = (task.meta or {}).get("conjure", {})
-        self.pool: str | None = extra.get("pool")
-        self.timeout: float | None = extra.get("timeout")
-        self.env_spec: Any = extra.get("env")
+        meta = task.meta
+        extra = meta.get("conjure") if meta else None
+        self.pool: str | None = extra.get("pool") if extra else None
+        self.timeout: float | None = extra.get("timeout") if extra else None
+        self.env_spec: Any = extra.get("env") if extra else None
         self.always_runs = not task.file_dep and not task.uptodate
         self.has_actions = bool(task._actions)
+        deps = task.task_dep
+        if task.setup_tasks or task.calc_dep:
+            deps = [*deps, *task.setup_tasks, *task.calc_dep]
+        key = files.key
         self.spec = NodeSpec(
-            name=task.name,
-            task_deps=[*task.task_dep, *task.setup_tasks, *task.calc_dep],
-            file_deps=[files.key(p) for p in task.file_dep],
-            targets=[files.key(p) for p in task.targets],
+            task.name, deps, [key(p) for p in task.file_dep], [key(p) for p in task.targets]
         )
         self._digester = digester
         self._values = values
         self._tasks = tasks
         self._root = root
         self._grace = grace
-        self._definition: tuple[str, str] | None = None
+        self._definition: str | None = None
 
-    def definition(self) -> tuple[str, str]:
-        """Digest and canonical JSON of the actions, declared env and params."""
+    def definition_digest(self) -> str:
+        """Digest of the actions, declared env and params.
+
+        Shell-string actions (the common case) skip JSON: their digest is taken over the
+        joined command texts, the cheapest canonical form on the no-op path.
+        """
         if self._definition is None:
-            parts: dict[str, Any] = {"actions": [_describe_action(a) for a in self.task._actions]}
-            if self.env_spec is not None:
-                parts["env"] = self.environment_overrides()
-            if self.task.params or self.task.creator_params or self.task.pos_arg:
-                self.task.init_options()
-                parts["params"] = {k: describe_value(v) for k, v in self.task.options.items()}
-                if self.task.pos_arg:
-                    parts["params"]["*" + self.task.pos_arg] = self.task.pos_arg_val
-            text = canonical_json(parts, self._root)
-            self._definition = (self._digester.of_text(text), text)
+            actions = self.task._actions
+            if self.env_spec is None and not self._has_params() and _all_strings(actions):
+                text = "shell\x1f" + "\x1f".join(actions)
+                if self._root:
+                    text = text.replace(self._root, "<root>")
+            else:
+                text = self.definition_json()
+            self._definition = self._digester.of_text(text)
         return self._definition
+
+    def definition_json(self) -> str:
+        """The definition's parts as canonical JSON (for explaining a change)."""
+        return canonical_json(self.definition_parts(), self._root)
+
+    def _has_params(self) -> bool:
+        return bool(self.task.params or self.task.creator_params or self.task.pos_arg)
+
+    def definition_parts(self) -> dict[str, Any]:
+        """The definition as JSON-ready parts: actions, env, params."""
+        parts: dict[str, Any] = {"actions": [_describe_action(a) for a in self.task._actions]}
+        if self.env_spec is not None:
+            parts["env"] = self.environment_overrides()
+        if self._has_params():
+            self.task.init_options()
+            parts["params"] = {k: describe_value(v) for k, v in self.task.options.items()}
+            if self.task.pos_arg:
+                parts["params"]["*" + self.task.pos_arg] = self.task.pos_arg_val
+        return parts
 
     def environment_overrides(self) -> dict[str, str | None]:
         """The declared environment: names read from ``os.environ``, or values set."""
@@ -277,6 +300,10 @@ class DoitWork:
         if isinstance(result, dict):
             return self._digester.of_text(json.dumps(result, sort_keys=True, default=str))
         return self._digester.of_text(str(result))
+
+
+def _all_strings(actions: list[Any]) -> bool:
+    return all(type(action) is str for action in actions)
 
 
 def _run_python(action: PythonAction, sink: Sink) -> Outcome | None:

@@ -121,8 +121,12 @@ class Work(Protocol):
     timeout: float | None
     always_runs: bool
 
-    def definition(self) -> tuple[str, str]:
-        """The digest of the task's definition and its parts as canonical JSON."""
+    def definition_digest(self) -> str:
+        """The digest of the task's definition (actions, declared env, params)."""
+        ...
+
+    def definition_json(self) -> str:
+        """The task's definition as canonical JSON parts, for explaining a change."""
         ...
 
     def uptodate_reasons(self, record: TaskRecord | None) -> list[Reason]:

@@ -20,7 +20,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,18 +67,28 @@ class TaskRecord:
 
     name: str
     definition: str
-    parts: str
+    parts: str | None
     inputs: str
-    deps: str
+    deps: str | None
     targets: str
     values: str
     result: str | None
     duration: float
     finished: float
+    store: StateStore | None = field(default=None, repr=False, compare=False)
+
+    def _column(self, column: str) -> str:
+        """A large column, read on demand (a no-op run never needs it)."""
+        value = getattr(self, column)
+        if value is None:
+            assert self.store is not None
+            value = self.store.read_column(self.name, column)
+            setattr(self, column, value)
+        return str(value)
 
     def dep_digests(self) -> dict[str, str]:
         """The recorded file dependencies and their digests."""
-        decoded: dict[str, str] = json.loads(self.deps)
+        decoded: dict[str, str] = json.loads(self._column("deps"))
         return decoded
 
     def target_digests(self) -> dict[str, str]:
@@ -93,7 +103,7 @@ class TaskRecord:
 
     def definition_parts(self) -> dict[str, Any]:
         """The parts of the recorded definition."""
-        decoded: dict[str, Any] = json.loads(self.parts)
+        decoded: dict[str, Any] = json.loads(self._column("parts"))
         return decoded
 
 
@@ -180,10 +190,19 @@ class StateStore:
     def load_tasks(self) -> dict[str, TaskRecord]:
         """Every task's last successful run, by task name."""
         rows = self._query(
-            "SELECT name, definition, parts, inputs, deps, targets, task_values, result,"
-            " duration, finished FROM tasks"
+            "SELECT name, definition, inputs, targets, task_values, result, duration, finished"
+            " FROM tasks"
         )
-        return {row[0]: TaskRecord(*row) for row in rows}
+        return {
+            r[0]: TaskRecord(r[0], r[1], None, r[2], None, r[3], r[4], r[5], r[6], r[7], self)
+            for r in rows
+        }
+
+    def read_column(self, name: str, column: str) -> str:
+        """One of a task's large columns (``parts`` or ``deps``); empty JSON if gone."""
+        assert column in ("parts", "deps")
+        row = self._conn.execute(f"SELECT {column} FROM tasks WHERE name=?", (name,)).fetchone()
+        return row[0] if row else "{}"
 
     def _query(self, sql: str) -> list[Any]:
         try:

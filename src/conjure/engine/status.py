@@ -26,14 +26,19 @@ class Check:
         deps: current digests of its file dependencies.
         inputs: digest over ``deps``, as stored in the state.
         definition: digest of its current definition.
-        parts: its current definition as canonical JSON.
+        work: the task checked (its definition JSON is built only when needed).
     """
 
+    work: Work
     reasons: list[Reason] = field(default_factory=list)
     deps: dict[str, str] = field(default_factory=dict)
     inputs: str = ""
     definition: str = ""
-    parts: str = ""
+
+    @property
+    def parts(self) -> str:
+        """The current definition as canonical JSON."""
+        return self.work.definition_json()
 
     @property
     def stale(self) -> bool:
@@ -92,8 +97,8 @@ class StatusChecker:
         Raises:
             GraphError: a file dependency does not exist and no task creates it.
         """
-        result = Check()
-        result.definition, result.parts = work.definition()
+        result = Check(work)
+        result.definition = work.definition_digest()
         if pending:
             result.reasons.extend(_upstream(work, pending))
         result.deps, result.inputs = self._dependency_digests(work, pending or {})
