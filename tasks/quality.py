@@ -14,10 +14,11 @@ CONFIG = ["pyproject.toml"]
 def task_lint() -> dict[str, Any]:
     """Lint and format-check with ruff."""
     files = SOURCES + TESTS + sorted(str(p) for p in Path("tasks").glob("*.py")) + ["dodo.py"]
+    files += sorted(str(p) for p in Path("bench").glob("*.py"))
     return {
         "actions": [
-            "ruff check src tests tasks dodo.py",
-            "ruff format --check src tests tasks dodo.py",
+            "ruff check src tests tasks dodo.py bench",
+            "ruff format --check src tests tasks dodo.py bench",
         ],
         "file_dep": files + CONFIG,
     }

@@ -31,7 +31,6 @@ from doit.exceptions import InvalidCommand, InvalidDodoFile, InvalidTask
 from doit.task import Task
 
 from conjure._config import is_enabled
-from conjure.cli.adapter import extract_extra_keys
 from conjure.errors import EXIT_USAGE, ConjureError, UnsupportedError
 
 
@@ -66,6 +65,8 @@ def load_tasks(
 def _load_with_extra_keys(
     load: Callable[..., list[Task]], command: DoitCmdBase, args: Sequence[str]
 ) -> list[Task]:
+    from conjure.cli.adapter import extract_extra_keys
+
     original = doit_loader.dict_to_task
 
     def dict_to_task(task_dict: dict[str, Any]) -> Task:
