@@ -223,11 +223,11 @@ def noop_scenario(
             lambda d, c: c <= goal * d,
         ),
         make_row(f"{name}: wall beyond start-up s", beyond),
-        Row(
-            f"{name}: doit, plug-ins off, wall s",
-            fmt(pure_wall) if isinstance(pure_wall, float) else pure_wall[:40],
-            "-",
-        ),
+    ]
+    if pure:
+        text = fmt(pure_wall) if isinstance(pure_wall, float) else pure_wall[:40]
+        out.rows.append(Row(f"{name}: doit, plug-ins off, wall s", text, "-"))
+    out.rows += [
         make_row(f"{name}: first run (fills state) s", pair.first_run, digits=2),
         make_row(f"{name}: peak RSS MB", peak, "conjure <= 300 MB", lambda d, c: c <= 300, 0),
     ]
