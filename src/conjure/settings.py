@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -136,14 +136,6 @@ class Settings:
             except (TypeError, ValueError) as err:
                 raise ConfigError(f"{source}: invalid {name} = {raw!r}: {err}") from None
             self.sources[key] = source
-
-    def describe(self) -> list[tuple[str, Any, str]]:
-        """Lists (name, value, source) for every setting."""
-        return [
-            (f.name, getattr(self, f.name), self.source_of(f.name))
-            for f in fields(self)
-            if f.name != "sources"
-        ]
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:

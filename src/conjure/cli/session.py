@@ -18,7 +18,7 @@ from conjure.engine.graph import Graph, NodeSpec, build_graph
 from conjure.engine.hashing import Digester
 from conjure.engine.state import StateStore, TaskRecord
 from conjure.engine.status import StatusChecker
-from conjure.errors import ConfigError, GraphError, UnsupportedError
+from conjure.errors import GraphError, UnsupportedError
 from conjure.settings import Settings, load_settings
 
 
@@ -138,9 +138,3 @@ def check_missing_sources(session: Session, names: Sequence[str]) -> None:
 def cli_settings(**values: Any) -> dict[str, Any]:
     """Command-line values that were given (None means "not given")."""
     return {key: value for key, value in values.items() if value is not None}
-
-
-def require(condition: bool, message: str) -> None:
-    """Raises a usage error unless the condition holds."""
-    if not condition:
-        raise ConfigError(message)
