@@ -3,7 +3,7 @@
 import conjure
 from tasks.example import task_example
 from tasks.quality import task_check, task_lint, task_typecheck
-from tasks.testing import task_test_all, task_test_integration, task_test_unit
+from tasks.testing import task_test_all, task_test_suites
 
 DOIT_CONFIG = conjure.config(default_tasks=["check", "test-all"])
 
@@ -12,7 +12,6 @@ __all__ = [
     "task_example",
     "task_lint",
     "task_test_all",
-    "task_test_integration",
-    "task_test_unit",
+    "task_test_suites",
     "task_typecheck",
 ]
