@@ -65,6 +65,43 @@ def _text(value: Any) -> str:
     return value
 
 
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}
+
+
+def parse_size(value: Any) -> int:
+    """A size in bytes from ``2GB``, ``500MB``, ``1.5GiB`` or a plain number of bytes.
+
+    Raises:
+        ValueError: not a size.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 2GB or 500MB")
+    if isinstance(value, int | float):
+        number, unit = float(value), ""
+    else:
+        text = str(value).strip().upper().replace(" ", "")
+        binary = "IB" in text
+        text = text.replace("IB", "").rstrip("B") if text[-1:] == "B" else text
+        digits = text.rstrip("KMGT")
+        unit = text[len(digits) :]
+        try:
+            number = float(digits)
+        except ValueError:
+            raise ValueError("expected a size such as 2GB or 500MB") from None
+        if binary:
+            return int(number * 1024 ** ("KMGT".index(unit) + 1)) if unit else int(number)
+    if unit not in _SIZE_UNITS or number <= 0:
+        raise ValueError("expected a size such as 2GB or 500MB")
+    return int(number * _SIZE_UNITS[unit])
+
+
+def _url(value: Any) -> str:
+    text = str(value).strip()
+    if text and not text.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL (or empty to turn it off)")
+    return text.rstrip("/")
+
+
 def _pools(value: Any) -> dict[str, int]:
     if isinstance(value, str):  # from the environment: "docker=1,net=2"
         pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
@@ -85,6 +122,11 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "output": _choice(OUTPUTS),
     "pools": _pools,
     "keep_runs": _positive_int,
+    "cache": _flag,
+    "cache_max_size": parse_size,
+    "remote": _url,
+    "remote_write": _flag,
+    "remote_timeout": _positive_float,
 }
 
 
@@ -103,6 +145,14 @@ class Settings:
             or ``plain``.
         pools: concurrency limits by pool name; a task joins one with ``"pool": "docker"``.
         keep_runs: how many run records ``cache/runs/`` keeps.
+        cache: store task outputs in the content-addressed cache and restore them on a hit.
+        cache_max_size: size limit of the output cache in bytes (least recently used entries
+            go first); ``cache_max_size = "2GB"`` in pyproject.toml.
+        remote: base URL of a shared Bazel-HTTP-protocol cache (``/ac/``, ``/cas/``); empty
+            means none.
+        remote_write: upload to the remote cache (only on trusted CI branches).
+        remote_timeout: seconds before a remote request is given up (then the remote is off
+            for the rest of the run, with one warning).
     """
 
     hash: str = "blake3"
@@ -113,6 +163,11 @@ class Settings:
     output: str = "auto"
     pools: dict[str, int] = field(default_factory=dict)
     keep_runs: int = 50
+    cache: bool = True
+    cache_max_size: int = 10 * 1000**3
+    remote: str = ""
+    remote_write: bool = False
+    remote_timeout: float = 5.0
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def source_of(self, name: str) -> str:

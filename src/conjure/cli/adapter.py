@@ -21,6 +21,7 @@ from doit.dependency import UptodateCalculator
 from doit.exceptions import BaseFail
 from doit.task import Task
 
+from conjure.engine.cache.key import VERSION_COMMANDS
 from conjure.engine.capture import Sink, capturing
 from conjure.engine.files import FileIndex
 from conjure.engine.fingerprint import canonical_json, describe_callable, describe_value
@@ -31,7 +32,7 @@ from conjure.engine.process import run_command
 from conjure.engine.state import TaskRecord
 from conjure.errors import ConfigError
 
-EXTRA_KEYS = ("env", "timeout", "pool")
+EXTRA_KEYS = ("env", "timeout", "pool", "cache", "tools")
 """Task-dict keys conjure adds to doit's; kept in ``task.meta['conjure']``."""
 
 
@@ -107,6 +108,14 @@ class DoitWork:
         self.env_spec: Any = extra.get("env") if extra else None
         self.always_runs = not task.file_dep and not task.uptodate
         self.has_actions = bool(task._actions)
+        # outputs go through the cache only when they are declared and the inputs are known
+        self.cacheable = bool(
+            task.targets
+            and self.has_actions
+            and not self.always_runs
+            and (extra.get("cache", True) if extra else True)
+        )
+        self._tools: list[str] | None = list(extra["tools"]) if extra and "tools" in extra else None
         deps = task.task_dep
         if task.setup_tasks or task.calc_dep:
             deps = [*deps, *task.setup_tasks, *task.calc_dep]
@@ -120,6 +129,21 @@ class DoitWork:
         self._root = root
         self._grace = grace
         self._definition: str | None = None
+
+    @property
+    def uses_python(self) -> bool:
+        """Whether an action is Python code (the interpreter's version is then in its key)."""
+        return any(isinstance(a, PythonAction) for a in self.task.actions)
+
+    def tools(self) -> list[str]:
+        """Declared ``tools``, plus known toolchains its commands start with (``go ...``)."""
+        found = set(self._tools or ())
+        for action in self.task.actions:
+            if isinstance(action, CmdAction) and isinstance(action._action, (str, list)):
+                tool = _first_word(action._action)
+                if tool in VERSION_COMMANDS:
+                    found.add(tool)
+        return sorted(found)
 
     def definition_digest(self) -> str:
         """Digest of the actions, declared env and params.
@@ -365,13 +389,23 @@ def _describe_action(action: Any) -> Any:
     return describe_value(action)
 
 
+def _first_word(command: str | list[Any]) -> str:
+    """The program a command starts (after ``VAR=value`` assignments), by base name."""
+    words = command.split() if isinstance(command, str) else [str(w) for w in command]
+    for word in words:
+        if "=" in word and not word.startswith(("-", "/", ".")):
+            continue
+        return os.path.basename(word)
+    return ""
+
+
 def _show(command: str | list[str]) -> str:
     text = command if isinstance(command, str) else " ".join(str(c) for c in command)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
 def extract_extra_keys(task_dict: dict[str, Any]) -> None:
-    """Moves conjure's task keys (env, timeout, pool) into ``meta['conjure']``.
+    """Moves conjure's task keys (env, timeout, pool, cache, tools) into ``meta['conjure']``.
 
     Raises:
         ConfigError: a value has the wrong type.
@@ -394,6 +428,11 @@ def _validate_extra(name: str, found: dict[str, Any]) -> None:
             "a positive number of seconds",
         ),
         "pool": (lambda v: isinstance(v, str) and bool(v), "a pool name"),
+        "cache": (lambda v: isinstance(v, bool), "True or False"),
+        "tools": (
+            lambda v: isinstance(v, (list, tuple)) and all(isinstance(t, str) for t in v),
+            "a list of tool names",
+        ),
     }
     for key, value in found.items():
         valid, expected = checks[key]

@@ -98,6 +98,7 @@ def _execute(
     )
     run_id = new_run_id()
     started = time.time()
+    cache = session.output_cache()
     scheduler = Scheduler(
         session.works,
         session.graph,
@@ -106,6 +107,7 @@ def _execute(
         session.state,
         options,
         reporter.handle,
+        cache,
     )
     reporter.handle(RunStarted(run_id, list(names), jobs))
     interrupted = 0
@@ -119,6 +121,9 @@ def _execute(
             results += _teardown(session, results)
     finally:
         session.state.record_files(session.files.dirty)
+        if cache is not None:
+            for warning in cache.finish():
+                reporter.handle(Notice(warning))
     finished = time.time()
     code = interrupted or (
         EXIT_TASK_FAILED if any(r.status == FAILED for r in results) else EXIT_OK

@@ -7,19 +7,23 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doit.task import Task
 
 from conjure._config import CONJURE_KEY
 from conjure.cli.adapter import DoitWork, Values
 from conjure.engine.files import FileIndex
+from conjure.engine.fingerprint import set_project_root
 from conjure.engine.graph import Graph, NodeSpec, build_graph
 from conjure.engine.hashing import Digester
 from conjure.engine.state import StateStore, TaskRecord
 from conjure.engine.status import StatusChecker
 from conjure.errors import GraphError, UnsupportedError
 from conjure.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from conjure.engine.cache.outputs import OutputCache
 
 
 @dataclass
@@ -56,6 +60,29 @@ class Session:
         assert self.graph is not None
         return StatusChecker(self.files, self.records, self.digester, self.graph.producers)
 
+    def output_cache(self) -> OutputCache | None:
+        """The output cache (local, plus the remote when configured), or None when off."""
+        if not self.settings.cache:
+            return None
+        from conjure.engine.cache.key import ToolVersions
+        from conjure.engine.cache.outputs import OutputCache
+        from conjure.engine.cache.store import LocalCache
+
+        remote = None
+        if self.settings.remote:
+            from conjure.engine.cache.remote import HMAC_ENV, RemoteCache
+
+            secret = os.environ.get(HMAC_ENV)
+            remote = RemoteCache(
+                self.settings.remote,
+                self.settings.remote_timeout,
+                self.settings.remote_write,
+                secret.encode() if secret else None,
+            )
+        local = LocalCache(self.cache_dir, self.root, self.digester)
+        tools = ToolVersions(self.cache_dir / "tools.json")
+        return OutputCache(local, tools, self.digester, remote)
+
     def close(self) -> None:
         """Closes the state database."""
         self.state.close()
@@ -69,6 +96,7 @@ def open_session(dodo_config: Mapping[str, Any], cli_values: Mapping[str, Any]) 
         StateError: the state database cannot be opened.
     """
     root = Path(os.getcwd())
+    set_project_root(str(root))
     settings = load_settings(root, dodo_config.get(CONJURE_KEY, {}), cli_values)
     digester = Digester(settings.hash)
     state = StateStore(root / settings.cache_dir / "state.sqlite", settings.hash)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from conjure.engine.model import Reason
 
 RAN = "ran"
+CACHED = "cached"
 UP_TO_DATE = "up-to-date"
 FAILED = "failed"
 SKIPPED = "skipped"
@@ -53,7 +54,8 @@ class TaskResult:
 
     Attributes:
         name: the task.
-        status: ``ran``, ``up-to-date``, ``failed``, ``skipped``, ``cancelled``, ``would-run``.
+        status: ``ran``, ``cached`` (restored from the output cache), ``up-to-date``,
+            ``failed``, ``skipped``, ``cancelled``, ``would-run``.
         reasons: why it ran (or would run).
         output: its captured output.
         error: one line describing a failure or why it was skipped.
@@ -61,6 +63,7 @@ class TaskResult:
         end: wall-clock end (Unix time), if it ran.
         worker: the worker it ran on, if it ran.
         exit_code: the failing command's exit code, if any.
+        source: for a cached result, where it came from (``local`` or ``remote`` cache).
     """
 
     name: str
@@ -72,6 +75,7 @@ class TaskResult:
     end: float | None = None
     worker: int | None = None
     exit_code: int | None = None
+    source: str = ""
 
     @property
     def duration(self) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import types
 from collections.abc import Callable
@@ -18,6 +19,19 @@ from typing import Any
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _code_memo: dict[int, tuple[types.CodeType, str]] = {}
+_calls_memo: dict[tuple[int, int], tuple[types.CodeType, str]] = {}
+_project: list[str] = []
+_OUTSIDE = ("site-packages", "dist-packages", f"{os.sep}.venv{os.sep}")
+
+
+def set_project_root(root: str) -> None:
+    """Functions defined in files under ``root`` count as the project's own code.
+
+    A Python action's description then includes the project functions it calls by name
+    (``helpers.render(...)``, ``render(...)``), recursively: editing a helper re-runs the
+    tasks whose actions call it. Installed packages (site-packages, a ``.venv``) do not count.
+    """
+    _project[:] = [root.rstrip(os.sep) + os.sep]
 
 
 def describe_value(value: Any) -> str:
@@ -63,7 +77,66 @@ def _describe_function(func: types.FunctionType) -> str:
             else:
                 cells.append(f"{name}={describe_value(content)}")
         parts.append("closure=" + ";".join(cells))
+    if _project:
+        calls = _project_calls(func)
+        if calls:
+            parts.append("calls=" + calls)
     return " ".join(parts)
+
+
+def _in_project(func: types.FunctionType) -> bool:
+    filename = func.__code__.co_filename
+    return filename.startswith(_project[0]) and not any(p in filename for p in _OUTSIDE)
+
+
+def _project_calls(func: types.FunctionType, seen: set[int] | None = None) -> str:
+    """Descriptions of the project functions a function refers to by global name."""
+    memo_key = (id(func.__code__), id(func.__globals__))
+    memo = _calls_memo.get(memo_key)
+    if memo is not None and memo[0] is func.__code__ and seen is None:
+        return memo[1]
+    seen = set() if seen is None else seen
+    seen.add(id(func))
+    found = []
+    for name in sorted(_global_names(func.__code__)):
+        for target in _resolve(func.__globals__, name, func.__code__):
+            if id(target) in seen or not _in_project(target):
+                continue
+            seen.add(id(target))
+            inner = _project_calls(target, seen)
+            text = f"{target.__module__}.{target.__qualname__}:{_code_text(target.__code__)}"
+            found.append(text + (f"[{inner}]" if inner else ""))
+    text = ";".join(found)
+    _calls_memo[memo_key] = (func.__code__, text)
+    return text
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _resolve(
+    namespace: dict[str, Any], name: str, code: types.CodeType
+) -> list[types.FunctionType]:
+    """The functions a global name stands for: a function, or a project module's functions
+    that the code names as attributes (``module.helper``)."""
+    value = namespace.get(name)
+    if isinstance(value, types.FunctionType):
+        return [value]
+    if isinstance(value, type) and value.__module__ == namespace.get("__name__"):
+        return [v for v in vars(value).values() if isinstance(v, types.FunctionType)]
+    if isinstance(value, types.ModuleType):
+        attrs = _global_names(code)
+        return [
+            v
+            for attr, v in sorted(vars(value).items())
+            if attr in attrs and isinstance(v, types.FunctionType)
+        ]
+    return []
 
 
 def _code_text(code: types.CodeType) -> str:

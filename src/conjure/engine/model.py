@@ -102,6 +102,10 @@ class Outcome:
         exit_code: the failing command's exit code, if a command failed.
         values: values saved by Python actions (doit's ``getargs``).
         result: the last action's result text (doit's ``result_dep``), if any.
+        cached: ``local`` or ``remote`` when the outputs were restored from the cache instead
+            of running the actions; "" when they ran.
+        duration: for a cached outcome, how long the task took when it really ran.
+        notes: warnings for the user (a damaged cache entry, a failed upload).
     """
 
     ok: bool
@@ -110,6 +114,9 @@ class Outcome:
     exit_code: int | None = None
     values: dict[str, Any] = field(default_factory=dict)
     result: str | None = None
+    cached: str = ""
+    duration: float | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 class Work(Protocol):
@@ -120,6 +127,16 @@ class Work(Protocol):
     pool: str | None
     timeout: float | None
     always_runs: bool
+    cacheable: bool
+
+    @property
+    def uses_python(self) -> bool:
+        """Whether an action is Python code."""
+        ...
+
+    def tools(self) -> list[str]:
+        """The toolchains its commands use (their versions are part of its key)."""
+        ...
 
     def definition_digest(self) -> str:
         """The digest of the task's definition (actions, declared env, params)."""

@@ -72,6 +72,7 @@ def _task_entry(result: TaskResult) -> dict[str, Any]:
         "worker": result.worker,
         "why": [reason.as_dict() for reason in result.reasons],
         "error": result.error or None,
+        **({"source": result.source} if result.source else {}),
     }
 
 

@@ -17,14 +17,18 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from conjure.engine.cache.outputs import OutputCache
 from conjure.engine.events import (
+    CACHED,
     CANCELLED,
     FAILED,
     RAN,
     SKIPPED,
     UP_TO_DATE,
     Emit,
+    Notice,
     TaskResult,
     TaskStarted,
 )
@@ -66,12 +70,22 @@ class RunOptions:
 
 
 @dataclass
+class _Key:
+    """A task's key for this run, and whether its outputs go through the cache."""
+
+    key: str
+    parts: dict[str, Any]
+    cacheable: bool
+
+
+@dataclass
 class _Running:
     work: Work
     check: Check
     cancel: Cancel
     worker: int
     start: float
+    key: _Key | None
 
 
 class Scheduler:
@@ -85,6 +99,7 @@ class Scheduler:
         state: where successes are recorded.
         options: how to run.
         emit: receives events.
+        cache: the output cache, or None when it is off.
     """
 
     def __init__(
@@ -96,8 +111,11 @@ class Scheduler:
         state: StateStore,
         options: RunOptions,
         emit: Emit,
+        cache: OutputCache | None = None,
     ) -> None:
         self.works = works
+        self.cache = cache
+        self.keys: dict[str, str | None] = {}
         self.graph = graph
         self.names = list(names)
         self.checker = checker
@@ -183,43 +201,122 @@ class Scheduler:
             self._fail(TaskResult(work.name, FAILED, error=str(err)))
             return
         if not check.stale:
+            record = self.checker.records.get(work.name)
+            self.keys[work.name] = record.key if record else None
             self._result(TaskResult(work.name, UP_TO_DATE))
             self._release(work.name)
             return
         self.state.invalidate(work.name)
+        key = self._key(work, check)
         worker = self._free_workers.pop()
         cancel = Cancel()
-        self._running[work.name] = _Running(work, check, cancel, worker, time.time())
+        self._running[work.name] = _Running(work, check, cancel, worker, time.time(), key)
         if work.pool is not None:
             self._pool_use[work.pool] += 1
         self.emit(TaskStarted(work.name, worker, check.reasons))
         thread = threading.Thread(
-            target=self._work, args=(work, check, cancel), name=f"conjure-{work.name}", daemon=True
+            target=self._work,
+            args=(work, check, cancel, key),
+            name=f"conjure-{work.name}",
+            daemon=True,
         )
         thread.start()
 
-    def _work(self, work: Work, check: Check, cancel: Cancel) -> None:
-        """Worker thread body: runs the actions, never raises."""
+    def _key(self, work: Work, check: Check) -> _Key | None:
+        """The task's key, when the cache is on and every dependency's key is known."""
+        if self.cache is None:
+            return None
+        deps = {}
+        for dep in self.graph.deps[work.name]:
+            dep_key = self.keys.get(dep)
+            if dep_key is None:
+                record = self.checker.records.get(dep)
+                dep_key = record.key if record else None
+            if dep_key is None:
+                self.keys[work.name] = None
+                return None
+            deps[dep] = dep_key
+        key, parts = self.cache.key(
+            definition=check.definition,
+            inputs=check.inputs,
+            deps=deps,
+            tools=work.tools(),
+            uses_python=work.uses_python,
+        )
+        self.keys[work.name] = key
+        cacheable = work.cacheable and not any(r.kind == "forced" for r in check.reasons)
+        return _Key(key, parts, cacheable)
+
+    def _work(self, work: Work, check: Check, cancel: Cancel, key: _Key | None) -> None:
+        """Worker thread body: restores from the cache or runs the actions, never raises."""
+        notes: list[str] = []
         try:
-            outcome = work.execute(check.changed_files, cancel)
+            outcome = None
+            if key is not None and key.cacheable and self.cache is not None:
+                outcome = self._restore(key, notes)
+            if outcome is None:
+                started = time.time()
+                outcome = work.execute(check.changed_files, cancel)
+                if outcome.ok and key is not None and key.cacheable and not cancel.cancelled:
+                    self._save(work, key, outcome, time.time() - started, notes)
         except BaseException as err:  # noqa: BLE001 - a worker must always report back
             outcome = Outcome(ok=False, error=f"{type(err).__name__}: {err}")
+        outcome.notes.extend(notes)
         self._done.put((work.name, outcome, time.time()))
+
+    def _restore(self, key: _Key, notes: list[str]) -> Outcome | None:
+        assert self.cache is not None
+        hit = self.cache.restore(key.key, notes)
+        if hit is None:
+            return None
+        manifest = hit.manifest
+        return Outcome(
+            ok=True,
+            output=hit.log,
+            exit_code=manifest.exit_code,
+            values=manifest.values,
+            result=manifest.result,
+            cached=hit.source,
+            duration=manifest.duration,
+        )
+
+    def _save(
+        self, work: Work, key: _Key, outcome: Outcome, duration: float, notes: list[str]
+    ) -> None:
+        assert self.cache is not None
+        try:
+            self.cache.save(
+                name=work.name,
+                key=key.key,
+                parts=key.parts,
+                targets=list(work.spec.targets),
+                output=outcome.output,
+                duration=duration,
+                values=outcome.values,
+                result=outcome.result,
+            )
+        except FileNotFoundError:
+            pass  # a missing target fails the task when it is recorded
+        except OSError as err:
+            notes.append(f"{work.name}: outputs not stored in the cache: {err}")
 
     def _finish(self, name: str, outcome: Outcome, end: float) -> None:
         running = self._running.pop(name)
         self._free_workers.append(running.worker)
         if running.work.pool is not None:
             self._pool_use[running.work.pool] -= 1
+        for note in outcome.notes:
+            self.emit(Notice(note))
         result = TaskResult(
             name,
-            RAN,
+            CACHED if outcome.cached else RAN,
             reasons=running.check.reasons,
             output=outcome.output,
             start=running.start,
             end=end,
             worker=running.worker,
             exit_code=outcome.exit_code,
+            source=outcome.cached,
         )
         if outcome.ok:
             outcome.ok, outcome.error = self._record(running, outcome, end)
@@ -253,10 +350,11 @@ class Scheduler:
             targets=json.dumps(targets, sort_keys=True),
             values=json.dumps(outcome.values, sort_keys=True, default=str),
             result=outcome.result,
-            duration=end - running.start,
+            duration=outcome.duration if outcome.duration is not None else end - running.start,
             finished=end,
+            key=running.key.key if running.key else None,
         )
-        self.state.record(record, self.files.dirty)
+        self.state.record(record, self.files.dirty, running.key.parts if running.key else None)
         self.files.dirty.clear()
         self.checker.records[work.name] = record
         return True, ""

@@ -27,7 +27,7 @@ from typing import Any
 from conjure.engine.files import FileRow
 from conjure.errors import ConjureError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -43,8 +43,14 @@ CREATE TABLE IF NOT EXISTS tasks (
     task_values TEXT NOT NULL,
     result TEXT,
     duration REAL NOT NULL,
-    finished REAL NOT NULL
+    finished REAL NOT NULL,
+    key TEXT
 );
+CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, key TEXT NOT NULL, parts TEXT NOT NULL);
+"""
+_MIGRATE_1_TO_2 = """
+ALTER TABLE tasks ADD COLUMN key TEXT;
+CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, key TEXT NOT NULL, parts TEXT NOT NULL);
 """
 
 
@@ -63,6 +69,7 @@ class TaskRecord:
         result: digest of its last action's result (doit's ``result_dep``), or None.
         duration: seconds its actions took.
         finished: Unix time it finished.
+        key: its task key (the output cache's name for its result), if computed.
     """
 
     name: str
@@ -75,6 +82,7 @@ class TaskRecord:
     result: str | None
     duration: float
     finished: float
+    key: str | None = None
     store: StateStore | None = field(default=None, repr=False, compare=False)
 
     def _column(self, column: str) -> str:
@@ -151,8 +159,11 @@ class StateStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise sqlite3.DatabaseError(f"unknown schema version {version}")
+            if version == 1:
+                conn.executescript(_MIGRATE_1_TO_2)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             if version == 0:
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -190,13 +201,21 @@ class StateStore:
     def load_tasks(self) -> dict[str, TaskRecord]:
         """Every task's last successful run, by task name."""
         rows = self._query(
-            "SELECT name, definition, inputs, targets, task_values, result, duration, finished"
-            " FROM tasks"
+            "SELECT name, definition, inputs, targets, task_values, result, duration, finished,"
+            " key FROM tasks"
         )
         return {
-            r[0]: TaskRecord(r[0], r[1], None, r[2], None, r[3], r[4], r[5], r[6], r[7], self)
+            r[0]: TaskRecord(r[0], r[1], None, r[2], None, r[3], r[4], r[5], r[6], r[7], r[8], self)
             for r in rows
         }
+
+    def last_key(self, name: str) -> tuple[str, dict[str, Any]] | None:
+        """The key (and its parts) of the task's last stored or restored cache entry."""
+        row = self._conn.execute("SELECT key, parts FROM keys WHERE name=?", (name,)).fetchone()
+        if row is None:
+            return None
+        parts: dict[str, Any] = json.loads(row[1])
+        return row[0], parts
 
     def read_column(self, name: str, column: str) -> str:
         """One of a task's large columns (``parts`` or ``deps``); empty JSON if gone."""
@@ -215,12 +234,26 @@ class StateStore:
         with _Transaction(self._conn):
             self._conn.execute("DELETE FROM tasks WHERE name=?", (name,))
 
-    def record(self, record: TaskRecord, files: Mapping[str, FileRow]) -> None:
-        """Stores a successful run and the stat rows it observed, in one transaction."""
+    def record(
+        self,
+        record: TaskRecord,
+        files: Mapping[str, FileRow],
+        key_parts: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Stores a successful run and the stat rows it observed, in one transaction.
+
+        With ``key_parts``, the task's key and its parts are kept (apart from the run record,
+        which a later start deletes) for explaining a later cache miss.
+        """
         with _Transaction(self._conn):
             self._write_files(files)
+            if record.key is not None and key_parts is not None:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO keys VALUES (?,?,?)",
+                    (record.name, record.key, json.dumps(key_parts, sort_keys=True)),
+                )
             self._conn.execute(
-                "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     record.name,
                     record.definition,
@@ -232,6 +265,7 @@ class StateStore:
                     record.result,
                     record.duration,
                     record.finished,
+                    record.key,
                 ),
             )
 

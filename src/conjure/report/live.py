@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from conjure.engine.events import (
+    CACHED,
     CANCELLED,
     FAILED,
     RAN,
@@ -36,6 +37,7 @@ from conjure.report.plain import counts_line, first_reason, is_visible
 
 _STYLE = {
     RAN: ("✓", "green"),
+    CACHED: ("↺", "blue"),
     UP_TO_DATE: ("·", "dim"),
     FAILED: ("✗", "bold red"),
     SKIPPED: ("↷", "yellow"),
@@ -106,7 +108,7 @@ class LiveReporter:
         self.progress.advance(self.bar)
         if result.status == UP_TO_DATE and self.verbosity < 2:
             return
-        if result.status in (RAN, WOULD_RUN) and self.verbosity < 1:
+        if result.status in (RAN, CACHED, WOULD_RUN) and self.verbosity < 1:
             return
         mark, style = _STYLE[result.status]
         line = Text.assemble((f"{mark} ", style), (result.name, "bold"))
@@ -118,6 +120,8 @@ class LiveReporter:
         self.console.print(line)
         if result.output and result.status in (RAN, WOULD_RUN) and self.verbosity >= 1:
             self.console.print(Text(result.output.rstrip("\n")), style="default")
+        elif result.output and result.status == CACHED and self.verbosity >= 1:
+            self.console.print(Text(result.output.rstrip("\n"), style="dim"))
 
     def _finished(self, event: RunFinished) -> None:
         self.close()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol, TextIO
 
 from conjure.engine.events import (
+    CACHED,
     CANCELLED,
     FAILED,
     RAN,
@@ -23,6 +24,7 @@ from conjure.engine.events import (
 
 _LABEL = {
     RAN: "ok",
+    CACHED: "cached",
     UP_TO_DATE: "--",
     FAILED: "FAILED",
     SKIPPED: "skipped",
@@ -50,15 +52,23 @@ def is_visible(result: TaskResult, hidden: frozenset[str]) -> bool:
 
 def first_reason(result: TaskResult) -> str:
     """The first reason a task ran, for its one-line status."""
+    if result.status == CACHED:
+        return f"restored from the {result.source} cache"
     return result.reasons[0].message if result.reasons else ""
+
+
+def replayed(output: str) -> str:
+    """A cached task's log, each line marked as a replay: ``cached| ...``."""
+    return "".join(f"cached| {line}" for line in output.splitlines(keepends=True))
 
 
 def counts_line(results: Sequence[TaskResult], elapsed: float, hidden: frozenset[str]) -> str:
     """``3 ran, 12 up to date, 1 failed, 2 skipped in 1.23s``."""
     counts = Counter(r.status for r in results if is_visible(r, hidden))
-    order = (RAN, UP_TO_DATE, WOULD_RUN, FAILED, SKIPPED, CANCELLED)
+    order = (RAN, CACHED, UP_TO_DATE, WOULD_RUN, FAILED, SKIPPED, CANCELLED)
     words = {
         RAN: "ran",
+        CACHED: "cached",
         UP_TO_DATE: "up to date",
         WOULD_RUN: "would run",
         FAILED: "failed",
@@ -102,7 +112,7 @@ class PlainReporter:
             return
         if result.status == UP_TO_DATE and self.verbosity < 2:
             return
-        if result.status in (RAN, WOULD_RUN) and self.verbosity < 1:
+        if result.status in (RAN, CACHED, WOULD_RUN) and self.verbosity < 1:
             return
         line = f"{_LABEL[result.status]:<7} {result.name}"
         if result.start is not None:
@@ -111,7 +121,9 @@ class PlainReporter:
         if detail:
             line += f"  ({detail})"
         self._write(line)
-        if result.output and (result.status != RAN or self.verbosity >= 1):
+        if result.output and result.status == CACHED:
+            self.stream.write(_block(replayed(result.output)))
+        elif result.output and (result.status != RAN or self.verbosity >= 1):
             self.stream.write(_block(result.output))
         self.stream.flush()
 
