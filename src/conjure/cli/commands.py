@@ -253,6 +253,39 @@ class GraphCommand(_Conjure, DoitCmdBase):
         raise InvalidCommand("`doit graph` needs a dodo.py with DOIT_CONFIG = conjure.config()")
 
 
+class CacheCommand(_Conjure, DoitCmdBase):
+    """``doit cache SUBCOMMAND``: look after the output cache."""
+
+    name = "cache"
+    doc_purpose = "look after the output cache: stats, prune, key, verify, clear, export, import"
+    doc_usage = "stats | prune [--max-size 2GB] | key | verify | clear | export FILE | import FILE"
+    doc_description = (
+        "stats: entries, size and hit rate of the last runs. prune: drop least recently used "
+        "entries until the cache fits (default: the cache_max_size setting). key: a short key "
+        "for a CI cache step (lockfiles, toolchains, conjure's version). verify: check every "
+        "blob; damaged ones are set aside. clear: delete every entry. export/import: the cache "
+        "folder as a .tar.zst or .tar.gz archive (import refuses paths outside the cache)."
+    )
+    cmd_options = (
+        {
+            "name": "max_size",
+            "short": "",
+            "long": "max-size",
+            "type": str,
+            "default": "",
+            "help": "prune: size limit such as 2GB or 500MB [default: the cache_max_size setting]",
+        },
+    )
+
+    def execute_conjure(self, params: Any, args: list[str], config: dict[str, Any]) -> int:
+        from conjure.cli.cache_cmd import cache_command
+
+        return cache_command(params, args, config)
+
+    def _execute(self) -> int:
+        raise InvalidCommand("`doit cache` needs a dodo.py with DOIT_CONFIG = conjure.config()")
+
+
 class Help(cmd_help.Help):
     """``doit help TASK`` for dodos whose tasks use conjure's keys (env, timeout, pool)."""
 

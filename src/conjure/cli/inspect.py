@@ -15,6 +15,7 @@ from conjure.cli.session import Session, attach_tasks, cli_settings, open_sessio
 from conjure.engine.events import UP_TO_DATE, TaskResult
 from conjure.engine.graph import export
 from conjure.engine.plan import explain
+from conjure.engine.status import Check
 from conjure.errors import EXIT_OK, ConfigError, GraphError
 
 
@@ -126,14 +127,18 @@ def explain_tasks(command: Any, params: Any, tasks: list[Task], config: dict[str
     try:
         assert session.graph is not None
         names = session.graph.closure(select(tasks, command.sel_tasks))
-        results = explain(session.works, names, session.checker())
+        checks: dict[str, Check] = {}
+        results = explain(session.works, names, session.checker(), checks=checks)
         hidden = {n for n, w in session.works.items() if not w.has_actions}
+        keys = _KeyExplainer(session, checks)
         out = []
         for result in results:
             if result.name in hidden or result.status == UP_TO_DATE:
+                keys.known(result.name)
                 continue
             out.append(result.name)
             out += _status_lines(result, session)[1:]
+            out += keys.lines(result.name)
         fresh = sum(1 for r in results if r.status == UP_TO_DATE and r.name not in hidden)
         would = sum(1 for r in results if r.status != UP_TO_DATE and r.name not in hidden)
         out.append(f"{would} would run, {fresh} up to date")
@@ -141,6 +146,71 @@ def explain_tasks(command: Any, params: Any, tasks: list[Task], config: dict[str
         return EXIT_OK
     finally:
         session.close()
+
+
+class _KeyExplainer:
+    """Task keys for ``doit explain``: the key, a hit or a miss, and what changed since the
+    last stored entry of the task."""
+
+    def __init__(self, session: Session, checks: dict[str, Check]) -> None:
+        self.session = session
+        self.checks = checks
+        self.cache = session.output_cache()
+        self.keys: dict[str, str | None] = {}
+
+    def known(self, name: str) -> None:
+        record = self.session.records.get(name)
+        self.keys[name] = record.key if record else None
+
+    def lines(self, name: str) -> list[str]:
+        if self.cache is None:
+            return []
+        work = self.session.works[name]
+        check = self.checks[name]
+        assert self.session.graph is not None
+        deps = {d: self.keys.get(d) for d in self.session.graph.deps[name]}
+        unknown = sorted(d for d, k in deps.items() if k is None)
+        pending = [r.path for r in check.reasons if r.kind == "upstream"]
+        if unknown or pending:
+            self.keys[name] = None
+            why = f"task {unknown[0]!r}" if unknown else f"the task that makes {pending[0]}"
+            return [f"  cache key: known once {why} has run"]
+        key, parts = self.cache.key(
+            definition=check.definition,
+            inputs=check.inputs,
+            deps={d: k for d, k in deps.items() if k is not None},
+            tools=work.tools(),
+            uses_python=work.uses_python,
+        )
+        self.keys[name] = key
+        lines = [f"  cache key: {key[:16]} ({self._where(key, work.cacheable)})"]
+        last = self.session.state.last_key(name)
+        if last is not None and last[0] != key:
+            from conjure.engine.cache.key import differing_parts
+
+            changed = ", ".join(differing_parts(last[1], parts)) or "none"
+            lines.append(
+                f"  key parts changed since the last stored entry {last[0][:16]}: {changed}"
+            )
+        lines.append(
+            "  key parts: " + ", ".join(f"{k}={_part(v)}" for k, v in sorted(parts.items()))
+        )
+        return lines
+
+    def _where(self, key: str, cacheable: bool) -> str:
+        assert self.cache is not None
+        if not cacheable:
+            return "not cached: no targets, no inputs, or cache: False"
+        if self.cache.local.manifest_path(key).exists():
+            return "hit: in the local cache"
+        return "miss: not in the local cache"
+
+
+def _part(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_part(v)}" for k, v in sorted(value.items())) + "}"
+    text = str(value)
+    return text[:12] if len(text) == 64 else text
 
 
 def graph(command: Any, params: Any, tasks: list[Task], config: dict[str, Any]) -> int:

@@ -122,7 +122,7 @@ def _execute(
     finally:
         session.state.record_files(session.files.dirty)
         if cache is not None:
-            for warning in cache.finish():
+            for warning in cache.finish(settings.cache_max_size):
                 reporter.handle(Notice(warning))
     finished = time.time()
     code = interrupted or (

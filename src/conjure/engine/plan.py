@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from conjure.engine.events import UP_TO_DATE, WOULD_RUN, TaskResult
 from conjure.engine.model import Work
-from conjure.engine.status import StatusChecker
+from conjure.engine.status import Check, StatusChecker
 
 
 def explain(
@@ -14,11 +14,13 @@ def explain(
     names: Sequence[str],
     checker: StatusChecker,
     forced: frozenset[str] = frozenset(),
+    checks: dict[str, Check] | None = None,
 ) -> list[TaskResult]:
     """Checks every task in dependency order as if the run happened, executing nothing.
 
     A task that would run makes the files it creates "pending": its dependents are told
     they would run because of it instead of reading files that may not exist yet.
+    ``checks``, when given, receives every task's check (for explaining cache keys).
 
     Raises:
         GraphError: a file dependency does not exist and no task creates it.
@@ -28,6 +30,8 @@ def explain(
     for name in names:
         work = works[name]
         check = checker.check(work, full=True, forced=name in forced, pending=pending)
+        if checks is not None:
+            checks[name] = check
         if check.stale:
             pending.update({target: name for target in work.spec.targets})
             results.append(TaskResult(name, WOULD_RUN, reasons=check.reasons))

@@ -191,10 +191,20 @@ class OutputCache:
         if self.remote.available:
             self.remote.put_manifest(manifest.key, manifest.to_json().encode())
 
-    def finish(self) -> list[str]:
-        """Saves remembered tool versions; returns the run's warnings (once each)."""
+    def finish(self, max_bytes: int) -> list[str]:
+        """Saves remembered tool versions, keeps the cache under its size limit (least
+        recently used entries go first); returns the run's warnings (once each)."""
         self.tools.save()
         warnings = list(dict.fromkeys(self.stats.notes))
+        if self.stats.stored:
+            from conjure.engine.cache.maintenance import human, prune, stale_over
+
+            if stale_over(self.local, max_bytes):
+                pruned = prune(self.local, max_bytes)
+                warnings.append(
+                    f"the output cache was over its {human(max_bytes)} limit: removed "
+                    f"{pruned.entries} least recently used entries ({human(pruned.freed)})"
+                )
         if self.remote is not None and self.remote.warning:
             warnings.append(self.remote.warning)
         return warnings
