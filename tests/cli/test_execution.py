@@ -48,7 +48,7 @@ def test_failure_stops_running_tasks_and_dependents(project: Project) -> None:
     )
     started = time.monotonic()
     result = project.doit("-n", "2")
-    assert result.returncode == 1
+    assert result.returncode == 3  # the failing command's own exit code
     assert time.monotonic() - started < 20
     assert "bad failed: command failed (exit 3)" in result.stdout
     assert "broken" in result.stdout
@@ -345,3 +345,43 @@ def test_help_on_a_task_with_conjure_keys(project: Project) -> None:
     assert result.returncode == 0, result.stderr
     assert "t  Build things." in result.stdout
     assert "enable the race detector" in result.stdout
+
+
+def test_exit_code_is_the_failing_commands_own(project: Project) -> None:
+    project.dodo(
+        """
+        def task_bad():
+            return {"actions": ["exit 7"]}
+        """
+    )
+    r = project.doit()
+    assert r.returncode == 7, r.stdout + r.stderr
+
+
+def test_shell_command_error_in_a_python_action_keeps_the_childs_code(project: Project) -> None:
+    project.dodo(
+        """
+        from conjure import shell
+
+        def deploy():
+            shell.run("sh", "-c", "exit 5")
+
+        def task_deploy():
+            return {"actions": [deploy]}
+        """
+    )
+    r = project.doit()
+    assert r.returncode == 5, r.stdout + r.stderr
+
+
+def test_list_shows_the_first_sentence_of_the_docstring(project: Project) -> None:
+    project.dodo(
+        '''
+        def task_build():
+            """Build the site. Then compress it for the CDN."""
+            return {"actions": ["true"]}
+        '''
+    )
+    r = project.doit("list")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["build", "Build", "the", "site."]

@@ -338,8 +338,11 @@ def _run_python(action: PythonAction, sink: Sink) -> Outcome | None:
             returned = action.py_callable(*action.args, **kwargs)
         except Exception as err:  # noqa: BLE001 - the task failed, report it
             sink.write("err", traceback.format_exc())
+            code = getattr(err, "exit_code", None)  # e.g. conjure.shell.CommandError
             return Outcome(
-                False, error=f"{_callable_name(action)} raised {type(err).__name__}: {err}"
+                False,
+                error=f"{_callable_name(action)} raised {type(err).__name__}: {err}",
+                exit_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
             )
     if returned is False:
         return Outcome(False, error=f"{_callable_name(action)} returned False")

@@ -64,7 +64,7 @@ def _print_list(params: Any, tasks: list[Task], statuses: dict[str, str], select
     width = max((len(t.name) for t in shown), default=0)
     for task in sorted(shown, key=lambda t: t.name):
         prefix = f"{statuses.get(task.name, '?')} " if statuses else ""
-        doc = "" if params.get("quiet") or not task.doc else f"   {task.doc}"
+        doc = "" if params.get("quiet") or not task.doc else f"   {first_sentence(task)}"
         sys.stdout.write(f"{prefix}{task.name:<{width}}{doc}".rstrip() + "\n")
 
 
@@ -99,6 +99,15 @@ def info(
         return EXIT_OK
     finally:
         session.close()
+
+
+def first_sentence(task: Task) -> str:
+    """The first sentence of a task's docstring (``doit list``), as Mage shows it."""
+    creator_doc = " ".join((task.doc or "").split())
+    for end in (". ", "! ", "? "):
+        if end in creator_doc:
+            return creator_doc.split(end, 1)[0] + end.strip()
+    return creator_doc
 
 
 def _status_lines(result: TaskResult, session: Session) -> list[str]:

@@ -125,9 +125,7 @@ def _execute(
             for warning in cache.finish(settings.cache_max_size):
                 reporter.handle(Notice(warning))
     finished = time.time()
-    code = interrupted or (
-        EXIT_TASK_FAILED if any(r.status == FAILED for r in results) else EXIT_OK
-    )
+    code = interrupted or _exit_code(results)
     record = run_record(
         run_id,
         results,
@@ -143,6 +141,16 @@ def _execute(
     reporter.handle(RunFinished(results, finished - started, bool(interrupted), str(path)))
     reporter.close()
     return code
+
+
+def _exit_code(results: Sequence[TaskResult]) -> int:
+    """0 when nothing failed; the child's exit code when the first failure was a command (or
+    a ``conjure.shell`` call) that exited non-zero, as Mage does; otherwise 1."""
+    failed = [r for r in results if r.status == FAILED]
+    if not failed:
+        return EXIT_OK
+    code = failed[0].exit_code
+    return code if code is not None and 0 < code < 256 else EXIT_TASK_FAILED
 
 
 def _teardown(session: Session, results: Sequence[TaskResult]) -> list[TaskResult]:

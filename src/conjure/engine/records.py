@@ -14,8 +14,10 @@ from conjure.engine.events import UP_TO_DATE, TaskResult
 
 
 def new_run_id() -> str:
-    """A sortable, unique run id: UTC time plus a random suffix."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + os.urandom(3).hex()
+    """A sortable, unique run id: UTC time to the millisecond plus a random suffix."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+    return f"{stamp}.{int(now * 1000) % 1000:03d}Z-{os.urandom(3).hex()}"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
