@@ -254,3 +254,15 @@ def test_concurrent_writers_of_one_key_leave_a_valid_cache(repo: Repo, tmp_path:
     assert r.returncode == 0, r.stderr
     assert fresh.executed() == []  # outputs restored; check is up to date in the shared state
     assert snapshot(fresh.root) == snapshot(clones[0].root) == snapshot(clones[1].root)
+
+
+def test_the_cache_is_kept_under_its_size_limit(repo: Repo) -> None:
+    limit = "2500"  # bytes: room for one version of the outputs (about 1.7 kB), not two
+    assert repo.run(CONJURE_CACHE_MAX_SIZE=limit).returncode == 0
+    first = {p.name for p in _manifests(repo.root)}
+    (repo.root / "in.txt").write_text("second input\n")
+    r = repo.run(CONJURE_CACHE_MAX_SIZE=limit)
+    assert r.returncode == 0, r.stderr
+    assert "least recently used entries" in r.stdout
+    remaining = {p.name for p in _manifests(repo.root)}
+    assert remaining and not (first & remaining)  # the older entries went first

@@ -92,15 +92,17 @@ def prune(cache: LocalCache, max_bytes: int, now: float | None = None) -> PruneR
     result = PruneResult()
     kept_blobs: set[str] = set()
     total = 0
+    full = False
     for path, manifest in _by_recent_use(cache):
-        if manifest is None:
+        if manifest is None or full:
             _remove(path, result)
             continue
         extra = sum(_size(cache.blob_path(d)) for d in manifest.blobs() - kept_blobs)
         if total + extra + _size(path) <= max_bytes:
             kept_blobs |= manifest.blobs()
             total += extra + _size(path)
-        else:
+        else:  # strictly least recently used: this entry and every older one go
+            full = True
             _remove(path, result)
     for blob in list(cache.blob_files()):
         if blob.name not in kept_blobs and not _young(blob, now):
