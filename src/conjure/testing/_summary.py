@@ -1,0 +1,158 @@
+"""A whole test run, summarized: the merged JUnit XML, the JSON summary and the table.
+
+It reads the suites' results (``cache/testing/results/<suite>.json``), so it works the same
+whether a suite ran now or was up to date (its results are from its last run).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conjure.testing._coverage import combine_go, combine_python
+from conjure.testing._durations import write_json_atomic
+from conjure.testing._junit import merged_junit
+from conjure.testing._model import FAILED, FLAKY, OUTCOMES, SuiteResult
+from conjure.testing._runner import results_path
+
+SLOWEST = 10
+
+
+@dataclass
+class CoverageSpec:
+    """Where coverage is combined from.
+
+    Attributes:
+        go_module: the Go module folder for ``go tool cover -html``, or None.
+        python_project: the uv project that has coverage installed, or None.
+    """
+
+    go_module: str | None = None
+    python_project: str | None = None
+
+
+def load_results(cache_dir: Path, suites: Sequence[str]) -> list[SuiteResult]:
+    """The last results of each suite that has any."""
+    results = []
+    for suite in suites:
+        path = results_path(cache_dir, suite)
+        if path.is_file():
+            results.append(SuiteResult.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+    return results
+
+
+def summarize(
+    cache_dir: Path,
+    suites: Sequence[str],
+    since: float,
+    coverage: CoverageSpec | None = None,
+) -> dict[str, Any]:
+    """Writes ``cache/testing/junit.xml`` and ``summary.json``; returns the summary.
+
+    Args:
+        cache_dir: the cache folder.
+        suites: the suites of this run.
+        since: when this run started; older results are marked as from an earlier run.
+        coverage: where to combine coverage from.
+    """
+    results = load_results(cache_dir, suites)
+    folder = cache_dir / "testing"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "junit.xml").write_bytes(merged_junit(results))
+    summary = summary_data(results, suites, since)
+    summary["coverage"] = _coverage(folder, coverage) if coverage else {}
+    write_json_atomic(folder / "summary.json", summary)
+    return summary
+
+
+def summary_data(
+    results: Sequence[SuiteResult], suites: Sequence[str], since: float
+) -> dict[str, Any]:
+    """The JSON summary: per suite counts and duration, failures, flaky and slowest tests."""
+    rows = []
+    seen = {r.suite for r in results}
+    for result in results:
+        row: dict[str, Any] = {o: result.count(o) for o in OUTCOMES}
+        row.update(
+            suite=result.suite,
+            duration=result.duration,
+            fresh=result.finished >= since,
+            shard=result.shard,
+            notes=result.notes,
+        )
+        rows.append(row)
+    cases = [(r.suite, c) for r in results for c in r.cases]
+    totals = {o: sum(row[o] for row in rows) for o in OUTCOMES}
+    return {
+        "suites": rows,
+        "missing": [s for s in suites if s not in seen],
+        "totals": totals,
+        "ok": totals[FAILED] == 0 and not [s for s in suites if s not in seen],
+        "failures": [_case(s, c) for s, c in cases if c.outcome == FAILED],
+        "flaky": [_case(s, c) for s, c in cases if c.outcome == FLAKY],
+        "slowest": [
+            _case(s, c, output=False)
+            for s, c in sorted(cases, key=lambda x: -x[1].duration)[:SLOWEST]
+        ],
+    }
+
+
+def _case(suite: str, case: Any, output: bool = True) -> dict[str, Any]:
+    data = {
+        "suite": suite,
+        "id": case.ident,
+        "outcome": case.outcome,
+        "duration": case.duration,
+        "message": case.message,
+        "attempts": case.attempts,
+    }
+    if output:
+        data["output"] = case.output
+    return data
+
+
+def _coverage(folder: Path, spec: CoverageSpec) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    cover = folder / "coverage"
+    percent = combine_go(cover / "go", cover / "go-combined.out", spec.go_module)
+    if percent is not None:
+        found["go_percent"] = round(percent, 1)
+        found["go_profile"] = str(cover / "go-combined.out")
+    if spec.python_project:
+        report = combine_python(cover / "python", spec.python_project, cover / "python")
+        if report:
+            found["python_report"] = report.strip().splitlines()[-1:]
+            found["python_xml"] = str(cover / "python.xml")
+    return found
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """The summary as aligned plain text: one row per suite, then failures and flaky tests."""
+    header = f"{'suite':<20} {'passed':>7} {'failed':>7} {'skipped':>8} {'flaky':>6} {'time':>9}"
+    lines = [header, "-" * len(header)]
+    for row in summary["suites"]:
+        when = "" if row["fresh"] else "  (earlier run)"
+        lines.append(
+            f"{row['suite']:<20} {row['passed']:>7} {row['failed']:>7} {row['skipped']:>8} "
+            f"{row['flaky']:>6} {row['duration']:>8.1f}s{when}"
+        )
+    t = summary["totals"]
+    lines.append("-" * len(header))
+    lines.append(
+        f"{'total':<20} {t['passed']:>7} {t['failed']:>7} {t['skipped']:>8} {t['flaky']:>6}"
+    )
+    for name in summary["missing"]:
+        lines.append(f"suite {name}: no results (it did not run)")
+    for case in summary["failures"]:
+        lines.append(f"FAILED {case['suite']}: {case['id']}  {case['message']}".rstrip())
+    for case in summary["flaky"]:
+        lines.append(f"FLAKY  {case['suite']}: {case['id']} (passed on attempt {case['attempts']})")
+    cov = summary.get("coverage") or {}
+    if "go_percent" in cov:
+        lines.append(f"Go coverage: {cov['go_percent']}% of statements ({cov['go_profile']})")
+    if cov.get("python_report"):
+        lines.append("Python coverage: " + " ".join(cov["python_report"]))
+    return "\n".join(lines)

@@ -1,0 +1,416 @@
+"""Suites as doit tasks: ``test-<suite>``, ``test-all``, ``test-plan`` and ``report``.
+
+``test_tasks(suites)`` returns an object doit loads as a task creator. Its options
+(``--suite``, ``--shard``, ``--reruns``...) reach the creator itself (doit's
+``@task_params`` mechanism), so bad values stop the run before anything starts (exit 2) and
+the chosen values are part of each task's definition (a different shard is a different key).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conjure.errors import ConfigError
+from conjure.testing._shard import ShardSpec, parse_shard
+from conjure.testing._suite import Suite
+
+PARAMS: list[dict[str, Any]] = [
+    {
+        "name": "suite",
+        "long": "suite",
+        "type": str,
+        "default": "",
+        "help": "comma-separated suites to run (test-all only), e.g. unit,api",
+    },
+    {
+        "name": "skip_slow",
+        "long": "skip-slow",
+        "type": bool,
+        "default": False,
+        "help": "leave out suites marked slow",
+    },
+    {"name": "k", "short": "k", "type": str, "default": "", "help": "pytest -k expression"},
+    {
+        "name": "shard",
+        "long": "shard",
+        "type": str,
+        "default": "",
+        "help": "run the K-th of N shards, e.g. 1/4 (split by recorded durations)",
+    },
+    {
+        "name": "chunks",
+        "long": "chunks",
+        "type": str,
+        "default": "",
+        "help": "split into M chunks (M >= N), whole chunks spread over the shards",
+    },
+    {
+        "name": "reruns",
+        "long": "reruns",
+        "type": str,
+        "default": "",
+        "help": "re-run failed tests up to N times; fail-then-pass is reported flaky",
+    },
+    {
+        "name": "shuffle",
+        "long": "shuffle",
+        "type": bool,
+        "default": False,
+        "help": "run the tests in a shuffled, reproducible order",
+    },
+    {
+        "name": "seed",
+        "long": "seed",
+        "type": str,
+        "default": "",
+        "help": "seed for --shuffle (a random one is chosen and shown otherwise)",
+    },
+    {
+        "name": "filters_file",
+        "long": "filters-file",
+        "type": str,
+        "default": "",
+        "help": "run only the tests listed in FILE (one id per line)",
+    },
+    {
+        "name": "dry_run",
+        "long": "dry-run",
+        "type": bool,
+        "default": False,
+        "help": "print the plan (tests and predicted time per shard); run no test",
+    },
+]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Validated test-run options."""
+
+    suites: tuple[str, ...] = ()
+    skip_slow: bool = False
+    k: str = ""
+    shard: ShardSpec = field(default_factory=ShardSpec)
+    chunks: int = 0
+    reruns: int = 0
+    seed: int | None = None
+    filters: tuple[str, ...] = ()
+    dry_run: bool = False
+
+    @property
+    def needs_plan(self) -> bool:
+        """Tests must be collected and split before running."""
+        return (
+            self.shard.total > 1
+            or self.chunks > 0
+            or self.seed is not None
+            or bool(self.filters)
+            or self.dry_run
+        )
+
+
+def parse_options(values: dict[str, Any], known: Sequence[str]) -> Options:
+    """Checks the command-line values of a test run.
+
+    Raises:
+        ConfigError: an invalid shard, number, suite name or filters file (one line).
+    """
+    suites = tuple(s.strip() for s in str(values.get("suite") or "").split(",") if s.strip())
+    for name in suites:
+        if name not in known:
+            raise ConfigError(f"unknown suite {name!r}; suites: {', '.join(known)}")
+    shard = parse_shard(str(values.get("shard") or ""))
+    chunks = _count(values, "chunks")
+    if chunks and chunks < shard.total:
+        raise ConfigError(f"--chunks {chunks} is fewer than the {shard.total} shards")
+    seed = _count(values, "seed") if values.get("seed") else None
+    if values.get("shuffle") and seed is None:
+        seed = int.from_bytes(os.urandom(2), "big")
+    return Options(
+        suites=suites,
+        skip_slow=bool(values.get("skip_slow")),
+        k=str(values.get("k") or ""),
+        shard=shard,
+        chunks=chunks,
+        reruns=_count(values, "reruns"),
+        seed=seed,
+        filters=_read_filters(str(values.get("filters_file") or "")),
+        dry_run=bool(values.get("dry_run")),
+    )
+
+
+def _count(values: dict[str, Any], name: str) -> int:
+    text = str(values.get(name) or "0").strip()
+    if not text.isdigit():
+        raise ConfigError(f"invalid --{name.replace('_', '-')} {text!r}: expected a whole number")
+    return int(text)
+
+
+def _read_filters(path: str) -> tuple[str, ...]:
+    if not path:
+        return ()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read filters file {path}: {err.strerror or err}") from None
+    lines = tuple(line.strip() for line in text.splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#")) or ("#none",)
+
+
+@dataclass
+class _RunState:
+    since: float = field(default_factory=time.time)
+    summarized: bool = False
+
+
+class TestTasks:
+    """The task creator ``test_tasks`` returns; assign it to a module-level name in dodo.py.
+
+    Attributes:
+        suites: the suites by name.
+        cache_dir: the cache folder.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        suites: Sequence[Suite],
+        cache_dir: str,
+        report: str | None,
+        coverage: Any,
+        python: str,
+    ) -> None:
+        names = [s.name for s in suites]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError(f"suite names used twice: {', '.join(duplicates)}")
+        self.suites = {s.name: s for s in suites}
+        self.cache_dir = cache_dir
+        self.report = report
+        self.coverage = coverage
+        self.python = python
+        self.create_doit_tasks = self._creator()
+
+    def task_names(self) -> list[str]:
+        """The names of the tasks that take the test options."""
+        return ["test-all", *(f"test-{name}" for name in self.suites)]
+
+    def _creator(self) -> Callable[..., Iterator[dict[str, Any]]]:
+        def create(**values: Any) -> Iterator[dict[str, Any]]:
+            """Run test suites; options: --suite, --shard K/N, --reruns N, -k EXPR..."""
+            yield from self.generate(values, invoked)
+
+        invoked = _invoked_name(self.task_names())
+        create.basename = invoked  # type: ignore[attr-defined]
+        create._task_creator_params = PARAMS  # type: ignore[attr-defined]
+        return create
+
+    def generate(self, values: dict[str, Any], invoked: str) -> Iterator[dict[str, Any]]:
+        """The task dicts for one invocation (``test-all`` or ``test-<suite>``)."""
+        options = parse_options(values, list(self.suites))
+        selected = self._selected(options, invoked)
+        state = _RunState()
+        if options.needs_plan and selected:
+            _check_durations(Path(self.cache_dir))
+            yield self._plan_task(selected, options)
+        for suite in self.suites.values():
+            yield from self._suite_tasks(
+                suite,
+                options if suite in selected else Options(),
+                suite in selected and invoked == "test-all",
+            )
+        yield self._all_task(selected, options, state)
+        yield self._begin_task(selected, state)
+        if self.report:
+            yield self._report_task()
+
+    def _selected(self, options: Options, invoked: str) -> list[Suite]:
+        if invoked != "test-all":
+            return [self.suites[invoked.removeprefix("test-")]]
+        chosen = [self.suites[n] for n in options.suites] or list(self.suites.values())
+        return [s for s in chosen if not (options.skip_slow and s.slow)]
+
+    def _command(self, step: str, name: str, config: dict[str, Any]) -> list[str]:
+        text = json.dumps(config, sort_keys=True)
+        return [self.python, "-m", "conjure.testing", step, name, text]
+
+    def _plan_task(self, selected: list[Suite], options: Options) -> dict[str, Any]:
+        from conjure.testing._plan import plan_dir
+
+        config = {
+            "suites": [s.as_dict() for s in selected],
+            "cache_dir": self.cache_dir,
+            "k": options.k,
+            "shard": str(options.shard),
+            "chunks": options.chunks,
+            "seed": options.seed,
+            "filters": list(options.filters),
+        }
+        folder = plan_dir(Path(self.cache_dir))
+        return {
+            "basename": "test-plan",
+            "doc": "Collect the selected tests and split them into shards by recorded durations.",
+            "actions": [self._command("plan", "tests", config)],
+            "targets": [str(folder.parent / "plan.json")]
+            + [str(folder / f"{s.name}.json") for s in selected],
+            "task_dep": sorted({d for s in selected for d in s.task_dep}),
+        }
+
+    def _suite_tasks(
+        self, suite: Suite, options: Options, via_all: bool
+    ) -> Iterator[dict[str, Any]]:
+        from conjure.testing._plan import plan_dir
+        from conjure.testing._runner import junit_path, results_path
+
+        cache = Path(self.cache_dir)
+        setup = []
+        if suite.setup or suite.teardown:
+            setup = [f"test-{suite.name}-setup"]
+            yield {
+                "basename": setup[0],
+                "doc": f"Set up for test suite {suite.name} (its teardown runs at the end).",
+                "actions": list(suite.setup),
+                "teardown": list(suite.teardown),
+            }
+        plan = str(plan_dir(cache) / f"{suite.name}.json") if options.needs_plan else ""
+        config = {
+            "suite": suite.as_dict(),
+            "cache_dir": self.cache_dir,
+            "k": options.k,
+            "reruns": options.reruns,
+            "plan": plan,
+            "shard": str(options.shard) if options.needs_plan else "",
+            "seed": options.seed,
+        }
+        inputs = sorted({f for t in suite.tests for f in t.input_files(self.cache_dir)})
+        task: dict[str, Any] = {
+            "basename": f"test-{suite.name}",
+            "doc": suite.doc,
+            "actions": [] if options.dry_run else [self._command("run", suite.name, config)],
+            "file_dep": sorted({*inputs, *suite.file_dep, *([plan] if plan else [])}),
+            "targets": []
+            if options.dry_run
+            else [str(results_path(cache, suite.name)), str(junit_path(cache, suite.name))],
+            "task_dep": [*suite.task_dep, *(["_test-summary"] if via_all else [])],
+            "setup": setup,
+        }
+        if suite.timeout is not None:
+            task["timeout"] = suite.timeout + 30  # a backstop: the runner stops at the timeout
+        yield task
+
+    def _all_task(
+        self, selected: list[Suite], options: Options, state: _RunState
+    ) -> dict[str, Any]:
+        names = [s.name for s in selected]
+        if options.dry_run:
+            return {
+                "basename": "test-all",
+                "doc": "Run every test suite.",
+                "actions": None,
+                "task_dep": ["test-plan"],
+            }
+
+        def summarize() -> bool:
+            state.summarized = True
+            return self._print_summary(names, state, failed_run=False)
+
+        return {
+            "basename": "test-all",
+            "doc": "Run every test suite (options: --suite, --shard K/N, --reruns N, -k ...).",
+            "actions": [summarize],
+            "task_dep": [f"test-{n}" for n in names],
+        }
+
+    def _begin_task(self, selected: list[Suite], state: _RunState) -> dict[str, Any]:
+        names = [s.name for s in selected]
+
+        def tests_failed() -> bool:
+            """The summary of a run that stopped at a failing suite (test-all did not run)."""
+            return state.summarized or self._print_summary(names, state, failed_run=True)
+
+        return {
+            "basename": "_test-summary",
+            "doc": "Marks a test-all run; its teardown summarizes a run that failed.",
+            "actions": [_nothing],
+            "teardown": [tests_failed],
+        }
+
+    def _print_summary(self, names: list[str], state: _RunState, failed_run: bool) -> bool:
+        from conjure.testing._summary import summarize, summary_table
+
+        summary = summarize(Path(self.cache_dir), names, state.since, self.coverage)
+        sys.stdout.write(summary_table(summary) + "\n")
+        sys.stdout.write(f"JUnit XML: {Path(self.cache_dir) / 'testing' / 'junit.xml'}\n")
+        return bool(summary["ok"]) and not failed_run
+
+    def _report_task(self) -> dict[str, Any]:
+        def write_report() -> bool:
+            from conjure.testing._html import write_report as write
+
+            path = write(Path(self.cache_dir))
+            sys.stdout.write(f"report: {path}\n")
+            return True
+
+        return {
+            "basename": self.report,
+            "doc": "Write an HTML page for the last run (cache/report.html).",
+            "actions": [write_report],
+        }
+
+
+def _nothing() -> None:
+    """Nothing to do: the task exists for its teardown."""
+
+
+def _invoked_name(names: Sequence[str]) -> str:
+    """Which test task the command line names (its options go to the creator)."""
+    for arg in sys.argv[1:]:
+        if arg in names:
+            return arg
+    return "test-all"
+
+
+def _check_durations(cache: Path) -> None:
+    from conjure.testing._durations import durations_path, read_durations
+
+    read_durations(durations_path(cache))
+
+
+def test_tasks(
+    suites: Sequence[Suite],
+    *,
+    cache_dir: str | None = None,
+    report: str | None = "report",
+    coverage: Any = None,
+    python: str | None = None,
+) -> TestTasks:
+    """Task creator for test suites; in dodo.py: ``tests = test_tasks([Suite(...), ...])``.
+
+    Args:
+        suites: the suites.
+        cache_dir: the cache folder; by default ``[tool.conjure] cache_dir``, then
+            ``CONJURE_CACHE_DIR``, then ``cache``.
+        report: the name of the HTML report task, or None for none.
+        coverage: a ``CoverageSpec`` to combine coverage after ``test-all``.
+        python: the interpreter that runs the suite runner (this one by default).
+    """
+    return TestTasks(suites, cache_dir or _cache_dir(), report, coverage, python or sys.executable)
+
+
+test_tasks.__test__ = False  # type: ignore[attr-defined]
+
+
+def _cache_dir() -> str:
+    from conjure.settings import read_environment, read_pyproject
+
+    value = read_environment(os.environ).get("cache_dir") or read_pyproject(
+        Path("pyproject.toml")
+    ).get("cache_dir")
+    return str(value or "cache")

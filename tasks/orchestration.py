@@ -1,0 +1,45 @@
+"""This repository's test suites on ``conjure.testing``: one suite per folder under ``tests/``.
+
+Wiring (in dodo.py, instead of ``tasks.testing``'s two creators)::
+
+    from tasks.orchestration import tests
+
+``doit test-all`` then runs every suite in parallel and prints one summary table; the
+options of docs/testing.md apply (``--suite unit,orchestration``, ``--shard 1/4``,
+``--reruns 1``, ``-k EXPR``); ``doit report`` writes cache/report.html.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conjure.testing import PytestTests, Suite, test_tasks
+
+SUITES = {
+    "unit": ("engine", "Unit tests of the engine and settings."),
+    "integration": ("cli", "Integration tests: real doit runs in temporary projects."),
+    "cache": ("cache", "Output cache, CI restore and the remote cache."),
+    "library": ("library", "Go + Python task factories on the real toolchains."),
+    "orchestration": ("orchestration", "Test suites, sharding, retries and reports."),
+    "docker": ("docker", "Dev images and compose on a real Docker engine."),
+}
+SLOW = frozenset({"docker"})
+INPUTS = ("*.py", "pyproject.toml", "uv.lock")
+
+
+def _suites() -> list[Suite]:
+    """A suite per folder that exists; this interpreter's pytest (the project's venv)."""
+    return [
+        Suite(
+            name,
+            PytestTests(".", paths=(f"tests/{folder}",), uv=False, inputs=INPUTS),
+            doc=doc,
+            timeout=1800,
+            slow=name in SLOW,
+        )
+        for name, (folder, doc) in SUITES.items()
+        if (Path("tests") / folder).is_dir()
+    ]
+
+
+tests = test_tasks(_suites())
