@@ -2,16 +2,16 @@
 
 import conjure
 from tasks.example import task_example
+from tasks.orchestration import tests
 from tasks.quality import task_check, task_lint, task_typecheck
-from tasks.testing import task_test_all, task_test_suites
 
-DOIT_CONFIG = conjure.config(default_tasks=["check", "test-all"])
+# keep_going: one failing suite does not stop the others (test-all reports them all)
+DOIT_CONFIG = conjure.config(default_tasks=["check", "test-all"], keep_going=True)
 
 __all__ = [
     "task_check",
     "task_example",
     "task_lint",
-    "task_test_all",
-    "task_test_suites",
     "task_typecheck",
+    "tests",
 ]
