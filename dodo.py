@@ -1,7 +1,9 @@
 """conjure's own tasks, run on conjure (``uv run doit list`` shows them)."""
 
 import conjure
+from tasks.docker import task_docker
 from tasks.example import task_example
+from tasks.onboard import task_onboard
 from tasks.orchestration import tests
 from tasks.quality import task_check, task_lint, task_typecheck
 
@@ -10,8 +12,10 @@ DOIT_CONFIG = conjure.config(default_tasks=["check", "test-all"], keep_going=Tru
 
 __all__ = [
     "task_check",
+    "task_docker",
     "task_example",
     "task_lint",
+    "task_onboard",
     "task_typecheck",
     "tests",
 ]

@@ -1,0 +1,3 @@
+"""The scenario's Python package."""
+
+GREETING = "hello"
