@@ -86,6 +86,17 @@ class FileIndex:
             for other in [k for k in self._memo if k.startswith(prefix)]:
                 del self._memo[other]
 
+    def trust(self, key: str, digest: str) -> None:
+        """Records a digest for a file this run just wrote from verified content (a cache
+        restore), so it is not hashed again. The stored stat follows the racy rule."""
+        try:
+            st = os.stat(key)
+        except OSError:
+            return
+        self._rows[key] = (st.st_size, st.st_mtime_ns, st.st_ino, digest)
+        mtime = -1 if time.time() - st.st_mtime_ns / 1e9 < RACY_SECONDS else st.st_mtime_ns
+        self.dirty[key] = (st.st_size, mtime, st.st_ino, digest)
+
     def _file_digest(self, key: str, st: os.stat_result) -> str:
         row = self._rows.get(key)
         if (

@@ -106,6 +106,7 @@ class Outcome:
             of running the actions; "" when they ran.
         duration: for a cached outcome, how long the task took when it really ran.
         notes: warnings for the user (a damaged cache entry, a failed upload).
+        files: for a cached outcome, the digests of the files it restored (not hashed again).
     """
 
     ok: bool
@@ -117,6 +118,7 @@ class Outcome:
     cached: str = ""
     duration: float | None = None
     notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
 
 
 class Work(Protocol):

@@ -278,6 +278,7 @@ class Scheduler:
             result=manifest.result,
             cached=hit.source,
             duration=manifest.duration,
+            files={e["path"]: e["digest"] for e in manifest.entries if e["type"] == "file"},
         )
 
     def _save(
@@ -335,6 +336,8 @@ class Scheduler:
         """Hashes the targets and stores the success; a missing target is a failure."""
         work = running.work
         self.files.forget(work.spec.targets)
+        for path, digest in outcome.files.items():
+            self.files.trust(path, digest)
         targets = {}
         for key in work.spec.targets:
             digest = self.files.digest(key)

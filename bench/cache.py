@@ -1,0 +1,454 @@
+"""Output cache benchmark: a fresh clone with ``cache/`` copied in, against its baselines.
+
+Run from the repository root::
+
+    uv run python bench/cache.py            # full run: 5 repetitions, about 2 minutes
+    uv run python bench/cache.py --quick    # 3 repetitions
+    uv run python bench/cache.py --json results.json
+
+1. **Restore vs cp -r**: 100 tasks writing 200 MiB of random bytes run once in a git
+   repository; each repetition clones it, copies ``cache/`` in and times ``doit`` there
+   (everything restored), side by side with ``cp -r`` of the same output files into a new
+   folder and conjure's no-op of the same graph.
+2. **Fresh clone, 2,000-task no-op graph**: the same for bench/engine.py's no-op graph
+   (file_deps, no targets: up to date through the state, every file re-hashed once), timed
+   against conjure's ordinary no-op in the original folder, plus the next run in the clone.
+
+Every repetition checks that no action ran, and (1) that every restored file is
+byte-identical. Files are in the page cache on both sides of every comparison (read just
+before the timed step); dirty pages are flushed (``sync``) before each timed step. See
+docs/benchmarks-cache.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from _cache_graphs import (
+    OutputSpec,
+    digests,
+    fresh_clone,
+    git_commit_all,
+    remove,
+    settle,
+    warm,
+    write_output_workspace,
+)
+from _graphs import EXEC_LOG, STATE_FILES, NoopSpec, write_noop_workspaces
+from _measure import DOIT, Run, ToolError, run, startup_seconds
+from _report import ERROR, INFO, fmt, machine, ratio, verdict
+
+RESTORE_GOAL = 1.5
+"""Largest acceptable restore / ``cp -r`` wall-time ratio."""
+OVERHEAD_GOAL_MS = 10.0
+"""Largest acceptable overhead per cached task, in milliseconds."""
+CLONE_GOAL = 2.0
+"""Largest acceptable first-run-in-a-fresh-clone / ordinary no-op ratio."""
+
+_COUNT = re.compile(r"(\d+) (ran|cached|up to date|failed)")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much work one benchmark run does.
+
+    Attributes:
+        reps: Repetitions of every timed step (medians are reported).
+        startup_reps: Runs of ``python -c "import doit.doit_cmd"``.
+    """
+
+    reps: int
+    startup_reps: int
+
+
+FULL = Plan(reps=5, startup_reps=9)
+QUICK = Plan(reps=3, startup_reps=5)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results table.
+
+    Attributes:
+        scenario: What was measured, with its unit and its baseline.
+        baseline: The baseline's figure, formatted (or empty).
+        conjure: conjure's figure, formatted (or an error text).
+        ratio: conjure / baseline, formatted, or empty.
+        goal: The goal in words, or empty for informational rows.
+        status: ``pass``, ``FAIL``, ``ERROR`` or ``-`` (no goal).
+    """
+
+    scenario: str
+    baseline: str
+    conjure: str
+    ratio: str = ""
+    goal: str = ""
+    status: str = INFO
+
+
+@dataclass
+class Results:
+    """Rows for the table and raw figures (every repetition) for ``--json``."""
+
+    rows: list[Row] = field(default_factory=list)
+    raw: dict[str, object] = field(default_factory=dict)
+
+
+def compare(
+    scenario: str, baseline: float, value: float, goal: str = "", limit: float | None = None
+) -> Row:
+    """A row ``value`` vs ``baseline`` with their ratio; pass when the ratio is <= ``limit``."""
+    share = ratio(value, baseline)
+    status = INFO if limit is None or share is None else verdict(share <= limit)
+    return Row(scenario, fmt(baseline), fmt(value), fmt(share, 2), goal, status)
+
+
+def error_rows(label: str, exc: Exception) -> list[Row]:
+    """The row that replaces a scenario whose setup or checks failed."""
+    return [Row(f"{label}: not measured", "", f"error: {str(exc)[:60]}", "", "", ERROR)]
+
+
+def counts(run_: Run) -> dict[str, int]:
+    """Parse conjure's summary line (``conjure: 0 ran, 100 cached, 0 failed in 1.2s``)."""
+    lines = [line for line in run_.output.splitlines() if line.startswith("conjure:")]
+    if not lines:
+        raise ToolError(f"no summary line in the output: {run_.output[-120:]!r}")
+    return {kind: int(number) for number, kind in _COUNT.findall(lines[-1])}
+
+
+def expect(run_: Run, **wanted: int) -> Run:
+    """Check a run's summary counts (e.g. ``ran=0, cached=100``); return the run.
+
+    Raises:
+        ToolError: a count differs.
+    """
+    found = counts(run_)
+    for kind, number in wanted.items():
+        key = kind.replace("_", " ")
+        if found.get(key, 0) != number:
+            raise ToolError(f"expected {number} {key}, summary says {found}")
+    return run_
+
+
+def paired_ratios(top: list[float], bottom: list[float]) -> list[float]:
+    """Per repetition ``top / bottom``: both taken back to back, so a load change hits both."""
+    return [t / b for t, b in zip(top, bottom, strict=True) if b > 0]
+
+
+def log_lines(path: Path) -> int:
+    """Number of lines in an action log (0 when missing)."""
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+# 1. restore vs cp -r ------------------------------------------------------------------------
+
+
+@dataclass
+class RestoreRuns:
+    """Wall times of the restore scenario, one per repetition (seconds)."""
+
+    restore: list[float] = field(default_factory=list)
+    copy: list[float] = field(default_factory=list)
+    noop: list[float] = field(default_factory=list)
+    clone_next: list[float] = field(default_factory=list)
+    files_checked: int = 0
+
+
+def prepare_restore(base: Path, spec: OutputSpec, log: Path) -> Path:
+    """Create, commit and run the restore workspace once (fills ``cache/``).
+
+    Raises:
+        ToolError: the first run failed or did not run every task.
+    """
+    origin = base / "restore-origin"
+    write_output_workspace(origin, spec, log)
+    git_commit_all(origin)
+    expect(run([DOIT], origin), ran=spec.tasks)
+    if log_lines(log) != spec.tasks or not (origin / STATE_FILES["conjure"]).exists():
+        raise ToolError(f"first run: {log_lines(log)}/{spec.tasks} actions logged")
+    settle()
+    return origin
+
+
+def time_restore(origin: Path, clone: Path, spec: OutputSpec, log: Path) -> tuple[Run, Run]:
+    """Clone, copy ``cache/`` in, time the restoring run and the no-op after it.
+
+    Raises:
+        ToolError: an action ran or the summary does not say ``100 cached``.
+    """
+    fresh_clone(origin, clone)
+    settle()
+    warm(clone / "cache", origin / "out")
+    before = log_lines(log)
+    restored = expect(run([DOIT], clone), ran=0, cached=spec.tasks)
+    settle()
+    after = expect(run([DOIT], clone), ran=0, up_to_date=spec.tasks)
+    if log_lines(log) != before:
+        raise ToolError(f"{log_lines(log) - before} actions ran in the fresh clone")
+    return restored, after
+
+
+def time_copy(origin: Path, dest: Path) -> float:
+    """Time ``cp -r`` of the origin's output files into a new folder."""
+    warm(origin / "out")
+    settle()
+    return run(["cp", "-r", str(origin / "out"), str(dest)], origin.parent).wall
+
+
+def restore_rep(
+    origin: Path,
+    spec: OutputSpec,
+    log: Path,
+    expected: dict[str, tuple[str, int]],
+    out: RestoreRuns,
+) -> None:
+    """One repetition: restore, ``cp -r`` and the origin's no-op, in alternating order."""
+    rep = len(out.restore)
+    clone, dest = origin.parent / f"restore-clone-{rep}", origin.parent / f"cp-{rep}"
+
+    def restore() -> None:
+        restored, after = time_restore(origin, clone, spec, log)
+        out.restore.append(restored.wall)
+        out.clone_next.append(after.wall)
+
+    def copy() -> None:
+        out.copy.append(time_copy(origin, dest))
+
+    for step in (restore, copy) if rep % 2 == 0 else (copy, restore):
+        step()
+        settle()
+    out.noop.append(expect(run([DOIT], origin), ran=0).wall)
+    if digests(clone / "out") != expected:
+        raise ToolError("restored outputs differ from the originals")
+    out.files_checked += len(expected)
+    remove(clone, dest)
+
+
+def restore_rows(spec: OutputSpec, runs: RestoreRuns, reps: int) -> list[Row]:
+    """Table rows of the restore scenario from its medians."""
+    restore, copy = statistics.median(runs.restore), statistics.median(runs.copy)
+    noop = statistics.median(runs.noop)
+    overhead_ms = (restore - copy - noop) / spec.tasks * 1000
+    size = f"{spec.tasks} tasks/{spec.total_bytes / 2**20:.0f} MiB"
+    return [
+        compare(
+            f"restore {size}: cp -r | restore s, median of {reps}",
+            copy,
+            restore,
+            f"<= {RESTORE_GOAL}x cp -r",
+            RESTORE_GOAL,
+        ),
+        Row(
+            "restore: overhead per cached task, ms",
+            "",
+            fmt(overhead_ms, 1),
+            "",
+            f"<= {OVERHEAD_GOAL_MS:.0f} ms",
+            verdict(overhead_ms <= OVERHEAD_GOAL_MS),
+        ),
+        compare("restore: cp -r | restore minus no-op s", copy, restore - noop),
+        compare(
+            "restore: no-op in origin | next run in clone s",
+            noop,
+            statistics.median(runs.clone_next),
+        ),
+        Row(
+            "restore: actions run / files identical",
+            "",
+            f"0 / {runs.files_checked}",
+            "",
+            "0 / all",
+            verdict(True),
+        ),
+    ]
+
+
+def restore_scenario(base: Path, spec: OutputSpec, reps: int, out: Results, log: Callable) -> None:
+    """Scenario 1: restoring 200 MiB of outputs into a fresh clone vs ``cp -r``."""
+    actions = base / "restore-actions.log"
+    runs = RestoreRuns()
+    try:
+        log(f"restore: generating {spec.total_bytes / 2**20:.0f} MiB of outputs (first run)")
+        origin = prepare_restore(base, spec, actions)
+        expected = digests(origin / "out")
+        for rep in range(reps):
+            log(f"restore: repetition {rep + 1}/{reps}")
+            restore_rep(origin, spec, actions, expected, runs)
+    except (ToolError, OSError) as exc:
+        out.rows += error_rows("restore", exc)
+        out.raw["restore"] = {"error": str(exc), **asdict(runs)}
+        return
+    out.rows += restore_rows(spec, runs, reps)
+    paired = paired_ratios(runs.restore, runs.copy)
+    out.raw["restore"] = {"spec": asdict(spec), "reps": reps, **asdict(runs), "paired": paired}
+
+
+# 2. fresh clone of the 2,000-task no-op graph ------------------------------------------------
+
+
+@dataclass
+class CloneRuns:
+    """Wall times of the fresh-clone scenario, one per repetition (seconds)."""
+
+    noop: list[float] = field(default_factory=list)
+    first: list[float] = field(default_factory=list)
+    next: list[float] = field(default_factory=list)
+
+
+def prepare_clone_origin(base: Path, spec: NoopSpec) -> Path:
+    """Generate, commit and run the no-op workspace once (fills the state in ``cache/``)."""
+    origin = base / "noop-origin"
+    write_noop_workspaces({"conjure": origin}, spec)
+    git_commit_all(origin, ignore=f"cache/\n{EXEC_LOG}\n")
+    expect(run([DOIT], origin), ran=spec.tasks)
+    if log_lines(origin / EXEC_LOG) != spec.tasks:
+        raise ToolError(f"first run: {log_lines(origin / EXEC_LOG)}/{spec.tasks} actions")
+    settle()
+    return origin
+
+
+def clone_rep(origin: Path, spec: NoopSpec, out: CloneRuns) -> None:
+    """One repetition: fresh clone + ``cache/``, its first and next run, the origin's no-op."""
+    rep = len(out.first)
+    clone = origin.parent / f"noop-clone-{rep}"
+    fresh_clone(origin, clone)
+    settle()
+    warm(clone / "src", origin / "src")
+
+    def ordinary() -> None:
+        out.noop.append(expect(run([DOIT], origin), ran=0, up_to_date=spec.tasks).wall)
+
+    if rep % 2 == 0:
+        ordinary()
+    out.first.append(expect(run([DOIT], clone), ran=0, up_to_date=spec.tasks).wall)
+    settle()
+    out.next.append(expect(run([DOIT], clone), ran=0, up_to_date=spec.tasks).wall)
+    if rep % 2 == 1:
+        ordinary()
+    if (ran := log_lines(clone / EXEC_LOG)) != 0:
+        raise ToolError(f"{ran} actions ran in the fresh clone")
+    remove(clone)
+
+
+def clone_rows(spec: NoopSpec, runs: CloneRuns, reps: int) -> list[Row]:
+    """Table rows of the fresh-clone scenario from its medians."""
+    noop = statistics.median(runs.noop)
+    name = f"clone {spec.tasks:,} tasks"
+    return [
+        compare(
+            f"{name}: no-op | 1st run in clone s, median of {reps}",
+            noop,
+            statistics.median(runs.first),
+            f"<= {CLONE_GOAL}x no-op",
+            CLONE_GOAL,
+        ),
+        compare(f"{name}: no-op | next run in clone s", noop, statistics.median(runs.next)),
+        Row(f"{name}: actions run in the clone", "", "0", "", "0", verdict(True)),
+    ]
+
+
+def clone_scenario(base: Path, spec: NoopSpec, reps: int, out: Results, log: Callable) -> None:
+    """Scenario 2: the 2,000-task no-op graph in a fresh clone with ``cache/`` copied in."""
+    runs = CloneRuns()
+    try:
+        log(f"fresh clone: generating {spec.files:,} files, committing, first run")
+        origin = prepare_clone_origin(base, spec)
+        for rep in range(reps):
+            log(f"fresh clone: repetition {rep + 1}/{reps}")
+            clone_rep(origin, spec, runs)
+    except (ToolError, OSError) as exc:
+        out.rows += error_rows("fresh clone", exc)
+        out.raw["fresh_clone"] = {"error": str(exc), **asdict(runs)}
+        return
+    out.rows += clone_rows(spec, runs, reps)
+    paired = paired_ratios(runs.first, runs.noop)
+    out.raw["fresh_clone"] = {"spec": asdict(spec), "reps": reps, **asdict(runs), "paired": paired}
+
+
+# report and entry point ---------------------------------------------------------------------
+
+
+def format_table(rows: list[Row]) -> str:
+    """Render rows as a fixed-width text table with a header line."""
+    header = ("scenario", "baseline", "conjure", "ratio", "goal", "status")
+    cells = [header] + [
+        (r.scenario, r.baseline, r.conjure, r.ratio, r.goal, r.status) for r in rows
+    ]
+    widths = [min(max(len(c[i]) for c in cells), 60) for i in range(len(header))]
+    lines = [
+        "  ".join(c[i][:60].ljust(widths[i]) for i in range(len(header))).rstrip() for c in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 5")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the generated workspaces")
+    return parser.parse_args(argv)
+
+
+def progress(start: float) -> Callable[[str], None]:
+    """A progress printer to stderr, stamped with the seconds since ``start``."""
+
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both scenarios, print the table, optionally write JSON.
+
+    Returns:
+        0; failures are rows in the table, not exit codes.
+    """
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    os.environ["CI"] = "true"  # plain output; inherited by every child through child_env()
+    start = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    log = progress(start)
+    out = Results()
+    base = Path(tempfile.mkdtemp(prefix="conjure-bench-cache-"))
+    try:
+        startup = startup_seconds(plan.startup_reps)
+        log(f"fixed start-up (python -c 'import doit.doit_cmd'): {startup:.3f} s")
+        restore_scenario(base, OutputSpec(), plan.reps, out, log)
+        clone_scenario(base, NoopSpec(tasks=2_000), plan.reps, out, log)
+    finally:
+        if args.keep:
+            log(f"workspaces kept in {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    out.raw["startup_s"] = startup
+    out.raw["load_average_1min"] = [load_start, os.getloadavg()[0]]
+    info = machine()
+    print(
+        f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}; "
+        f"1-min load {load_start:.1f} -> {os.getloadavg()[0]:.1f}; start-up {startup:.3f} s; "
+        f"{'quick' if args.quick else 'full'} run, {time.perf_counter() - start:.0f} s"
+    )
+    print(format_table(out.rows))
+    if args.json:
+        data = {"machine": info, "rows": [asdict(r) for r in out.rows], "raw": out.raw}
+        args.json.write_text(json.dumps(data, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
