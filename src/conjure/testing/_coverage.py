@@ -3,10 +3,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import shutil
 import subprocess
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+
+def is_profile_of(path: Path, suite: str) -> bool:
+    """Whether a cover profile is one the suite runner wrote for a suite (``<suite>-N.out``)."""
+    return re.fullmatch(rf"{re.escape(suite)}-\d+\.out", path.name) is not None
 
 
 def merge_go_profiles(texts: Iterable[str]) -> str:
@@ -60,12 +69,22 @@ def combine_go(folder: Path, out: Path, module: str | None) -> float | None:
     """Merges ``folder/*.out`` into ``out``; writes ``out`` with ``.html`` beside it when a
     module folder is given and go is available. Returns the percentage, or None."""
     profiles = sorted(folder.glob("*.out")) if folder.is_dir() else []
+    return write_go_combined(profiles, out, module)
+
+
+def write_go_combined(profiles: Sequence[Path], out: Path, module: str | None) -> float | None:
+    """Merges cover profile files into ``out`` (+ ``.html`` when a module folder is given and
+    go is available). Returns the percentage, or None when there is no profile.
+
+    Raises:
+        ValueError: the profiles have different modes, or one is not a cover profile.
+    """
     if not profiles:
         return None
     merged = merge_go_profiles(p.read_text(encoding="utf-8") for p in profiles)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(merged, encoding="utf-8")
-    if module is not None:
+    if module is not None and shutil.which("go"):
         subprocess.run(
             [
                 "go",
@@ -91,9 +110,33 @@ def combine_python(folder: Path, project: str, out: Path) -> str:
     """
     if not folder.is_dir() or not any(folder.glob(".coverage.*")):
         return ""
+    return _combine_with(["uv", "run", "--directory", project, "coverage"], folder, out)
+
+
+def coverage_command(project: str | None) -> list[str] | None:
+    """How to run coverage.py: through the uv project that has it, else this interpreter's
+    ``coverage`` module when it is importable, else None."""
+    if project:
+        return ["uv", "run", "--directory", project, "coverage"]
+    if importlib.util.find_spec("coverage") is not None:
+        return [sys.executable, "-m", "coverage"]
+    return None
+
+
+def combine_python_files(files: Sequence[Path], command: Sequence[str], out: Path) -> str:
+    """Copies coverage data files into ``out``'s folder and combines them there (``out``
+    ``.xml`` and ``-html/`` beside it). Returns the report's output."""
+    folder = out.parent / f"{out.name}-data"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for number, path in enumerate(files, 1):
+        shutil.copyfile(path, folder / f"{path.name}.{number}")
+    return _combine_with(list(command), folder, out)
+
+
+def _combine_with(base: list[str], folder: Path, out: Path) -> str:
     env = {**os.environ, "COVERAGE_FILE": str((folder / ".coverage").resolve())}
     env.pop("VIRTUAL_ENV", None)
-    base = ["uv", "run", "--directory", project, "coverage"]
     outputs = []
     for args in (
         ["combine", "--keep", str(folder.resolve())],

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +70,59 @@ def record_durations(path: Path, new: Mapping[str, float]) -> dict[str, float]:
     Returns:
         The merged record.
     """
+    return update_durations(path, lambda old: merge_durations(old, new))
+
+
+def update_durations(
+    path: Path, change: Callable[[dict[str, float]], dict[str, float]]
+) -> dict[str, float]:
+    """Replaces the record on disk by ``change(record)``, under the lock, atomically.
+
+    A corrupt record is read as empty.
+
+    Returns:
+        The new record.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_suffix(".lock")):
         try:
             old = read_durations(path)
         except ConfigError:
             old = {}
-        merged = merge_durations(old, new)
+        merged = change(old)
         write_json_atomic(path, {"format": FORMAT, "tests": dict(sorted(merged.items()))})
     return merged
+
+
+def fold_shard_durations(
+    local: Mapping[str, float],
+    shards: Sequence[tuple[Mapping[str, float], Mapping[str, float]]],
+) -> dict[str, float]:
+    """The local record updated with N shards' records, as one machine running them all would.
+
+    Args:
+        local: the record of this checkout (restored from the cache the shards started from).
+        shards: per shard, its record and what it measured in its run.
+
+    A test measured by a shard is smoothed into the local value (or takes the shard's own
+    record, which already holds the measure, when the local record does not know it); a test
+    only a shard's record knows is added as it is there.
+    """
+    folded = dict(local)
+    for record, measured in shards:
+        for key, seconds in measured.items():
+            previous = local.get(key)
+            folded[key] = (
+                record.get(key, seconds)
+                if previous is None
+                else RECENT_WEIGHT * seconds + (1 - RECENT_WEIGHT) * previous
+            )
+    measured_keys = {key for _, measured in shards for key in measured}
+    for record, _ in shards:
+        for key, seconds in record.items():
+            if key not in folded and key not in measured_keys:
+                folded[key] = seconds
+    return folded
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -82,8 +82,14 @@ def latest_run(cache_dir: Path) -> dict[str, Any]:
     return data
 
 
-def render_report(run: dict[str, Any], summary: dict[str, Any] | None) -> str:
-    """The HTML page for a run record and a test summary (None when tests never ran)."""
+def render_report(run: dict[str, Any], summary: dict[str, Any] | None, note: str = "") -> str:
+    """The HTML page for a run record and a test summary (None when tests never ran).
+
+    Args:
+        run: a run record (``cache/runs/<id>.json``), or one made up from merged shards.
+        summary: the test summary.
+        note: a paragraph shown under the title (what the page was made from).
+    """
     e = html.escape
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -93,6 +99,7 @@ def render_report(run: dict[str, Any], summary: dict[str, Any] | None) -> str:
         f"<p class='muted'>doit {e(' '.join(run.get('argv', [])))} &middot; exit code "
         f"{e(str(run.get('exit_code')))} &middot; {float(run.get('elapsed', 0)):.2f}s on "
         f"{e(str(run.get('jobs')))} worker(s) &middot; {_counts(run)}</p>",
+        *([f"<p id='note'>{e(note)}</p>"] if note else []),
         "<h2>Timeline</h2><div id='timeline'></div>",
     ]
     parts += _test_sections(summary) if summary else ["<p>No test summary recorded yet.</p>"]

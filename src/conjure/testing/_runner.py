@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conjure.testing._coverage import is_profile_of
 from conjure.testing._durations import durations_path, record_durations, write_json_atomic
 from conjure.testing._gotest import GoEvents
 from conjure.testing._junit import merged_junit, parse_pytest_junit
@@ -78,6 +79,7 @@ def run_suite(config: RunConfig, echo: Callable[[str], object] | None = None) ->
     deadline = None if timeout is None else time.monotonic() + float(timeout)
     selection = _selection(config.plan)
     result = SuiteResult(name, time.time(), 0.0, shard=config.shard)
+    _forget_coverage(cache, name)
     runner = _Runner(config, cache, deadline, echo, result.notes)
     for index, part in enumerate(parts):
         names = None if selection is None else selection.get(str(index), [])
@@ -92,6 +94,17 @@ def run_suite(config: RunConfig, echo: Callable[[str], object] | None = None) ->
     for note in result.notes:
         echo(f"note: {note}\n")
     return 0 if result.ok else 1
+
+
+def _forget_coverage(cache: Path, suite: str) -> None:
+    """Deletes the suite's coverage files of an earlier run (a restored cache brings them):
+    what is combined after this run is this run's."""
+    folder = cache / "testing" / "coverage"
+    for path in [
+        *(p for p in (folder / "go").glob(f"{suite}-*.out") if is_profile_of(p, suite)),
+        *(folder / "python").glob(f".coverage.{suite}.*"),
+    ]:
+        path.unlink(missing_ok=True)
 
 
 def _selection(plan: str) -> dict[str, list[str]] | None:

@@ -1,4 +1,4 @@
-"""Suites as doit tasks: ``test-<suite>``, ``test-all``, ``test-plan`` and ``report``.
+"""Suites as doit tasks: ``test-<suite>``, ``test-all``, ``test-plan``, ``report``, ``ci-merge``.
 
 ``test_tasks(suites)`` returns an object doit loads as a task creator. Its options
 (``--suite``, ``--shard``, ``--reruns``...) reach the creator itself (doit's
@@ -215,6 +215,11 @@ class TestTasks:
     def generate(self, values: dict[str, Any], invoked: str) -> Iterator[dict[str, Any]]:
         """The task dicts for one invocation (``test-all`` or ``test-<suite>``)."""
         options = parse_options(values, list(self.suites))
+        merging = _merge_args()
+        if merging is not None:  # bad folders: one line and exit 2 before anything runs
+            from conjure.testing._cimerge import load_shards
+
+            load_shards(merging)
         selected = self._selected(options, invoked)
         state = _RunState()
         if options.needs_plan and selected:
@@ -230,6 +235,7 @@ class TestTasks:
         yield self._begin_task(selected, state)
         if self.report:
             yield self._report_task()
+        yield self._merge_task()
 
     def _selected(self, options: Options, invoked: str) -> list[Suite]:
         if invoked != "test-all":
@@ -363,6 +369,34 @@ class TestTasks:
             "doc": "Write an HTML page for the last run (cache/report.html).",
             "actions": [write_report],
         }
+
+    def _merge_task(self) -> dict[str, Any]:
+        def merge(dirs: list[str]) -> bool:
+            from conjure.testing._cimerge import merge_shards
+
+            sys.stdout.write(merge_shards(Path(self.cache_dir), dirs, self.coverage) + "\n")
+            return True
+
+        return {
+            "basename": "ci-merge",
+            "doc": "Merge CI shards' copies of cache/testing/ (JUnit, summary, coverage, "
+            "durations, report.html): doit ci-merge DIR...",
+            "actions": [merge],
+            "pos_arg": "dirs",
+            "verbosity": 2,
+        }
+
+
+_NOT_RUN = ("help", "list", "info", "clean", "forget", "ignore", "dumpdb", "reset-dep", "graph")
+"""doit commands that name tasks without running them."""
+
+
+def _merge_args() -> list[str] | None:
+    """The shard folders when the command line runs ``ci-merge``, else None."""
+    args = sys.argv[1:]
+    if "ci-merge" not in args or (args and args[0] in (*_NOT_RUN, "explain", "cache")):
+        return None
+    return args[args.index("ci-merge") + 1 :]
 
 
 def _nothing() -> None:
