@@ -203,7 +203,19 @@ check_sync() {
   else
     result failed "uv sync --locked failed: $(error_line)" "$(tls_hint 'see cache/onboard.log')"
   fi
-  TASKS=$(uv run --no-sync doit list --all 2>/dev/null | awk '{print $1}')
+  list_tasks
+}
+
+# The repository's task names (for the optional steps). Errors go to the log; one retry, since
+# a busy machine (a CI runner with other jobs) can make the first attempt fail.
+list_tasks() {
+  local attempt
+  for attempt in 1 2; do
+    TASKS=$(uv run --no-sync doit list --all 2>>"$LOG" | awk '{print $1}')
+    [ -n "$TASKS" ] && return
+    log "doit list --all gave no tasks (attempt $attempt)"
+    sleep 1
+  done
 }
 
 go_mod_files() {
@@ -417,6 +429,7 @@ check_doctor() {
 
 check_smoke() {
   local task=${ONBOARD_SMOKE_TASK:-test-unit}
+  if command -v uv >/dev/null 2>&1 && [ -z "$TASKS" ]; then list_tasks; fi
   if ! command -v uv >/dev/null 2>&1 || ! has_task "$task"; then
     result failed "cannot run \`doit $task\` (environment not ready or no such task)" \
       "fix the steps above, then: uv run doit $task"
