@@ -40,5 +40,4 @@ COMPOSE = ComposeSpec(file="compose.dev.yml", project="conjure-dev")
 
 def task_docker() -> Iterator[dict[str, Any]]:
     """image, dev-up, dev-down, dev-shell, dev-logs, test-docker, doctor."""
-    # `test-docker` is taken by the tests/docker suite (tasks/testing.py) for now
     yield from dev_tasks(IMAGE, COMPOSE)

@@ -1,12 +1,8 @@
 """This repository's test suites on ``conjure.testing``: one suite per folder under ``tests/``.
 
-Wiring (in dodo.py, instead of ``tasks.testing``'s two creators)::
-
-    from tasks.orchestration import tests
-
-``doit test-all`` then runs every suite in parallel and prints one summary table; the
-options of docs/testing.md apply (``--suite unit,orchestration``, ``--shard 1/4``,
-``--reruns 1``, ``-k EXPR``); ``doit report`` writes cache/report.html.
+dodo.py imports ``tests``; ``doit test-all`` runs every suite in parallel and prints one
+summary table; the options of docs/testing.md apply (``--suite unit,orchestration``,
+``--shard 1/4``, ``--reruns 1``, ``-k EXPR``); ``doit report`` writes cache/report.html.
 """
 
 from __future__ import annotations

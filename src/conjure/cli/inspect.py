@@ -184,13 +184,7 @@ class _KeyExplainer:
             self.keys[name] = None
             why = f"task {unknown[0]!r}" if unknown else f"the task that makes {pending[0]}"
             return [f"  cache key: known once {why} has run"]
-        key, parts = self.cache.key(
-            definition=check.definition,
-            inputs=check.inputs,
-            deps={d: k for d, k in deps.items() if k is not None},
-            tools=work.tools(),
-            uses_python=work.uses_python,
-        )
+        key, parts = self.cache.key(work, check, {d: k for d, k in deps.items() if k})
         self.keys[name] = key
         lines = [f"  cache key: {key[:16]} ({self._where(key, work.cacheable)})"]
         last = self.session.state.last_key(name)

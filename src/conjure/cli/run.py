@@ -98,7 +98,6 @@ def _execute(
     )
     run_id = new_run_id()
     started = time.time()
-    cache = session.output_cache()
     scheduler = Scheduler(
         session.works,
         session.graph,
@@ -107,7 +106,7 @@ def _execute(
         session.state,
         options,
         reporter.handle,
-        cache,
+        session.output_cache,
     )
     reporter.handle(RunStarted(run_id, list(names), jobs))
     interrupted = 0
@@ -121,8 +120,8 @@ def _execute(
             results += _teardown(session, results)
     finally:
         session.state.record_files(session.files.dirty)
-        if cache is not None:
-            for warning in cache.finish(settings.cache_max_size):
+        if scheduler.cache is not None:
+            for warning in scheduler.cache.finish(settings.cache_max_size):
                 reporter.handle(Notice(warning))
     finished = time.time()
     code = interrupted or _exit_code(results)

@@ -94,8 +94,7 @@ class FileIndex:
         except OSError:
             return
         self._rows[key] = (st.st_size, st.st_mtime_ns, st.st_ino, digest)
-        mtime = -1 if time.time() - st.st_mtime_ns / 1e9 < RACY_SECONDS else st.st_mtime_ns
-        self.dirty[key] = (st.st_size, mtime, st.st_ino, digest)
+        self.dirty[key] = _stored_row(st, digest)
 
     def _file_digest(self, key: str, st: os.stat_result) -> str:
         row = self._rows.get(key)
@@ -108,10 +107,7 @@ class FileIndex:
             return row[3]
         digest = self.digester.of_file(key, st.st_size)
         self.hashed += 1
-        mtime = st.st_mtime_ns
-        if time.time() - mtime / 1e9 < RACY_SECONDS:
-            mtime = -1
-        new_row = (st.st_size, mtime, st.st_ino, digest)
+        new_row = _stored_row(st, digest)
         self._rows[key] = new_row
         self.dirty[key] = new_row
         return digest
@@ -140,3 +136,10 @@ class FileIndex:
                         st = entry.stat()
                         executable = "x" if st.st_mode & stat_mod.S_IXUSR else "-"
                         yield rel, "file" + executable, self._file_digest(path, st)
+
+
+def _stored_row(st: os.stat_result, digest: str) -> FileRow:
+    """The row to store for a file: its stat, but an impossible mtime when the stat is too
+    recent to be trusted (it could change again within the timestamp granularity)."""
+    mtime = -1 if time.time() - st.st_mtime_ns / 1e9 < RACY_SECONDS else st.st_mtime_ns
+    return (st.st_size, mtime, st.st_ino, digest)

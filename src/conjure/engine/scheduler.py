@@ -15,11 +15,10 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conjure.engine.cache.outputs import OutputCache
 from conjure.engine.events import (
     CACHED,
     CANCELLED,
@@ -38,6 +37,9 @@ from conjure.engine.model import Cancel, Outcome, Work
 from conjure.engine.state import StateStore, TaskRecord
 from conjure.engine.status import Check, StatusChecker
 from conjure.errors import GraphError
+
+if TYPE_CHECKING:
+    from conjure.engine.cache.outputs import OutputCache
 
 
 class Interrupted(Exception):  # noqa: N818 - a stop request, not an error
@@ -99,7 +101,8 @@ class Scheduler:
         state: where successes are recorded.
         options: how to run.
         emit: receives events.
-        cache: the output cache, or None when it is off.
+        open_cache: opens the output cache (None when it is off); called when the first
+            stale task needs a key, so a run with nothing to do never loads the cache code.
     """
 
     def __init__(
@@ -111,10 +114,11 @@ class Scheduler:
         state: StateStore,
         options: RunOptions,
         emit: Emit,
-        cache: OutputCache | None = None,
+        open_cache: Callable[[], OutputCache | None] | None = None,
     ) -> None:
         self.works = works
-        self.cache = cache
+        self.cache: OutputCache | None = None
+        self._open_cache = open_cache
         self.keys: dict[str, str | None] = {}
         self.graph = graph
         self.names = list(names)
@@ -224,6 +228,8 @@ class Scheduler:
 
     def _key(self, work: Work, check: Check) -> _Key | None:
         """The task's key, when the cache is on and every dependency's key is known."""
+        if self._open_cache is not None:
+            self.cache, self._open_cache = self._open_cache(), None
         if self.cache is None:
             return None
         deps = {}
@@ -236,13 +242,7 @@ class Scheduler:
                 self.keys[work.name] = None
                 return None
             deps[dep] = dep_key
-        key, parts = self.cache.key(
-            definition=check.definition,
-            inputs=check.inputs,
-            deps=deps,
-            tools=work.tools(),
-            uses_python=work.uses_python,
-        )
+        key, parts = self.cache.key(work, check, deps)
         self.keys[work.name] = key
         cacheable = work.cacheable and not any(r.kind == "forced" for r in check.reasons)
         return _Key(key, parts, cacheable)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -57,11 +56,15 @@ VERSION_COMMANDS: dict[str, list[str]] = {
 
 def platform_tag() -> str:
     """The OS and architecture, e.g. ``linux-x86_64``."""
+    import platform  # ~3 ms: only when a key is computed, never on a no-op run
+
     return f"{sys.platform}-{platform.machine().lower()}"
 
 
 def python_version() -> str:
     """The running interpreter's version and implementation, e.g. ``cpython-3.11.7``."""
+    import platform
+
     return f"{sys.implementation.name}-{platform.python_version()}"
 
 

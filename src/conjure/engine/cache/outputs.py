@@ -10,13 +10,17 @@ run on the task's worker thread; keys are computed on the scheduler's thread.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from conjure.engine.cache.key import ToolVersions, key_parts, task_key
 from conjure.engine.cache.remote import RemoteCache
 from conjure.engine.cache.store import CacheMiss, LocalCache, Manifest
 from conjure.engine.hashing import Digester
+
+if TYPE_CHECKING:
+    from conjure.engine.model import Work
+    from conjure.engine.status import Check
 
 
 @dataclass
@@ -44,7 +48,6 @@ class CacheStats:
     remote_hits: int = 0
     misses: int = 0
     stored: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 class OutputCache:
@@ -70,23 +73,15 @@ class OutputCache:
         self.remote = remote
         self.stats = CacheStats()
 
-    def key(
-        self,
-        *,
-        definition: str,
-        inputs: str,
-        deps: Mapping[str, str],
-        tools: list[str],
-        uses_python: bool,
-    ) -> tuple[str, dict[str, Any]]:
-        """A task's key and its parts."""
-        versions = {tool: self.tools.version(tool) for tool in sorted(set(tools))}
+    def key(self, work: Work, check: Check, deps: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+        """A checked task's key and its parts, given its dependencies' keys."""
+        versions = {tool: self.tools.version(tool) for tool in work.tools()}
         parts = key_parts(
-            definition=definition,
-            inputs=inputs,
+            definition=check.definition,
+            inputs=check.inputs,
             deps=deps,
             tools=versions,
-            uses_python=uses_python,
+            uses_python=work.uses_python,
         )
         return task_key(parts, self.digester), parts
 
@@ -195,7 +190,7 @@ class OutputCache:
         """Saves remembered tool versions, keeps the cache under its size limit (least
         recently used entries go first); returns the run's warnings (once each)."""
         self.tools.save()
-        warnings = list(dict.fromkeys(self.stats.notes))
+        warnings = []
         if self.stats.stored:
             from conjure.engine.cache.maintenance import human, prune, stale_over
 

@@ -46,7 +46,6 @@ class RemoteCache:
         self.write = write
         self.secret = secret
         self.warning = ""
-        self.stats = {"hits": 0, "misses": 0, "uploads": 0, "rejected": 0}
         self._local = threading.local()
         self._lock = threading.Lock()
         self._off = False
@@ -61,12 +60,7 @@ class RemoteCache:
     def get_manifest(self, key: str) -> bytes | None:
         """The manifest JSON of a key after checking its signature, or None on a miss."""
         body = self._get(f"ac/{key}")
-        if body is None:
-            self._count("misses")
-            return None
-        manifest = self._unwrap(body)
-        self._count("hits" if manifest is not None else "rejected")
-        return manifest
+        return None if body is None else self._unwrap(body)
 
     def fetch_blob(self, digest: str, dest: Path) -> bool:
         """Downloads a blob into ``dest`` (streamed); False when the server lacks it."""
@@ -80,15 +74,14 @@ class RemoteCache:
 
     def put_blob(self, digest: str, path: Path) -> None:
         """Uploads a blob unless the server has it."""
-        if self._request("HEAD", f"cas/{digest}") is not None:
+        if self._send("HEAD", f"cas/{digest}"):
             return
         with open(path, "rb") as stream:
-            self._request("PUT", f"cas/{digest}", data=stream)
+            self._send("PUT", f"cas/{digest}", data=stream)
 
     def put_manifest(self, key: str, manifest_json: bytes) -> None:
         """Uploads a manifest (signed when a key is configured)."""
-        self._request("PUT", f"ac/{key}", data=self._wrap(manifest_json))
-        self._count("uploads")
+        self._send("PUT", f"ac/{key}", data=self._wrap(manifest_json))
 
     # signing --------------------------------------------------------------------------------
 
@@ -125,6 +118,14 @@ class RemoteCache:
             return None
         with response:
             return bytes(response.content)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> bool:
+        """A request whose body is not needed; True when the server answered with success."""
+        response = self._request(method, path, **kwargs)
+        if response is None:
+            return False
+        response.close()
+        return True
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One request; None on 404 (or when the remote is off).
@@ -172,10 +173,6 @@ class RemoteCache:
                     f"remote cache {self.base} failed ({why}); continuing with the local "
                     "cache only for this run"
                 )
-
-    def _count(self, what: str) -> None:
-        with self._lock:
-            self.stats[what] += 1
 
 
 def _first_line(err: BaseException) -> str:
