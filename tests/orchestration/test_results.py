@@ -15,6 +15,7 @@ from conjure.testing._coverage import go_percent
 from conjure.testing._durations import read_durations, record_durations
 from conjure.testing._junit import node_id
 from conjure.testing._model import FAILED, FLAKY, PASSED, SKIPPED, SuiteResult, TestCase
+from conjure.testing._runner import pytest_options
 from tests.orchestration.conftest import GO_TESTS, needs_go
 
 GO_FAILING = """package g
@@ -91,13 +92,7 @@ def test_pytest_junit_gives_node_ids_and_output(tmp_path: Path) -> None:
             "-m",
             "pytest",
             "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={xml}",
-            "-o",
-            "junit_family=xunit1",
-            "-o",
-            "junit_logging=all",
+            *pytest_options(xml),  # the flags the runner uses, so the parser reads its output
         ],
         cwd=tmp_path,
         capture_output=True,

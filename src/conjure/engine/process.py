@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from conjure.engine.capture import Sink
 from conjure.engine.model import Cancel
@@ -76,7 +77,7 @@ def run_command(
         timed_out = _wait(proc, cancel, deadline)
     finally:
         unregister()
-        _stop_leftovers(proc, grace)
+        stop_group_and_wait(proc, grace)
         for reader in readers:
             reader.join()
     cancelled = cancel.cancelled and not timed_out
@@ -146,13 +147,17 @@ def _kill_if_alive(proc: subprocess.Popen[bytes]) -> None:
     _signal_group(proc.pid, signal.SIGKILL)
 
 
-def _stop_leftovers(proc: subprocess.Popen[bytes], grace: float) -> None:
-    """Stops what the command left running in its group after its main process exited."""
+def stop_group_and_wait(proc: subprocess.Popen[Any], grace: float) -> None:
+    """SIGTERM to the process's group, then waits up to ``grace`` seconds for the process and
+    everything in its group to end; SIGKILL to whatever is left. Also stops what a command
+    left running in its group after its main process exited."""
     if not _IS_POSIX:  # pragma: no cover - Windows
+        if proc.poll() is None:
+            proc.kill()
         return
     if _signal_group(proc.pid, signal.SIGTERM):
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _group_alive(proc.pid):
+        while time.monotonic() < deadline and (proc.poll() is None or _group_alive(proc.pid)):
             time.sleep(0.02)
         _signal_group(proc.pid, signal.SIGKILL)
 

@@ -3,15 +3,14 @@ stops the whole group (SIGTERM, then SIGKILL), and the last lines kept for the r
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from conjure.engine.process import stop_group_and_wait
 
 GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL."""
@@ -107,25 +106,7 @@ def _watchdog(
 
 def stop_group(proc: subprocess.Popen[str], grace: float = GRACE) -> None:
     """SIGTERM to the process's group, SIGKILL after ``grace`` seconds if anything is left."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    end = time.monotonic() + grace
-    while time.monotonic() < end:
-        if proc.poll() is not None and not _group_alive(proc.pid):
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    stop_group_and_wait(proc, grace)
 
 
 def stop_all() -> None:
