@@ -12,6 +12,10 @@ protocol that bazel-remote, nginx with WebDAV (``dav_methods PUT``) and S3/GCS g
 * The first network failure (refused, timed out, reset, a 5xx) turns the remote off for the
   rest of the run with one warning; the build continues locally. At most one timeout is
   paid per run (per worker in flight at that moment).
+
+Blobs are named by the digest of the configured ``hash``. bazel-remote checks that a CAS
+blob's name is its SHA-256 and that AC entries are ActionResult protos: use it with
+``hash = "sha256"`` and ``--disable_http_ac_validation``. nginx WebDAV (tested) needs neither.
 """
 
 from __future__ import annotations
