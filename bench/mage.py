@@ -7,9 +7,10 @@ Run from the repository root (Go and uv on PATH; Mage comes from the Go module p
     uv run python bench/mage.py --json results.json
 
 Each tool gets its own fresh copy of the example (a git repository, so the version stamp
-works) and runs ``mage -d _magefiles -w . -v testAll build`` (examples/polyglot/_magefiles) or
+works) and runs ``mage -v testAll build`` (Mage finds examples/polyglot/magefiles/ itself) or
 ``doit test-all build`` (examples/polyglot/dodo.py). Both share the user's warm GOCACHE and
-GOMODCACHE. See docs/benchmarks-mage.md for the scenarios and what each tool re-runs.
+GOMODCACHE. See "Against Mage" in docs/benchmarks.md for the scenarios and what each tool
+re-runs.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "polyglot"
 LEFT_OUT = shutil.ignore_patterns(
     "cache", "bin", ".venv", "__pycache__", ".pytest_cache", ".doit.db*"
 )
-MAGE_DIR = ["-d", "_magefiles", "-w", "."]
-"""Where the magefile is (not ``magefiles/``: see examples/polyglot/_magefiles/magefile.go)."""
 EDITED = Path("internal/render/render.go")
 EDIT_FROM = '"render: empty frame range"'
 AFFECTED = frozenset({"build:worker", "test-go", "test-go-slow", "test-go-integration"})
@@ -260,7 +259,7 @@ def first_calls(mage: Tool, root: Path, out: Results) -> None:
     rebuilds on every call while GOCACHE exists), the third one with MAGEFILE_HASHFAST=1
     runs the cached binary.
     """
-    cmd = [mage.argv[0], *MAGE_DIR, "generate"]
+    cmd = [mage.argv[0], "generate"]
     out.extra["mage first call (compile), s"] = run(cmd, root).wall
     out.extra["mage second call, s"] = median_wall([run(cmd, root) for _ in range(3)])
     hashfast = ["env", "MAGEFILE_HASHFAST=1", *cmd]
@@ -330,7 +329,7 @@ def setup(base: Path, out: Results) -> tuple[list[tuple[Tool, Path]], Tool]:
     log(f"go install github.com/magefile/mage@{MAGE_VERSION}")
     mage_bin, seconds = install_mage(base)
     out.extra["go install mage, s"] = seconds
-    mage = Tool("mage", [str(mage_bin), *MAGE_DIR, "-v", "testAll", "build"], mage_ran)
+    mage = Tool("mage", [str(mage_bin), "-v", "testAll", "build"], mage_ran)
     hashfast = Tool("mage-hashfast", ["env", "MAGEFILE_HASHFAST=1", *mage.argv], mage_ran)
     conjure = Tool("conjure", [DOIT, "test-all", "build"], conjure_ran)
     tools = [(mage, make_workspace(base, "mage")), (conjure, make_workspace(base, "conjure"))]
@@ -338,7 +337,7 @@ def setup(base: Path, out: Results) -> tuple[list[tuple[Tool, Path]], Tool]:
     first_calls(mage, tools[0][1], out)
     for tool, root in tools:
         log(f"{tool.name}: priming run (untimed)")
-        run(tool.argv, root)
+        retrying(out, f"priming / {tool.name}", partial(run, tool.argv, root))
     return tools, hashfast
 
 

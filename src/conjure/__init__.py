@@ -7,7 +7,8 @@ A ``dodo.py`` opts in with two lines::
 
 This module is what a dodo.py author imports. It stays cheap to import: the engine, rich and
 networkx load only when a command needs them, and the task libraries (``conjure.go``,
-``conjure.python``, ``conjure.shell``, ``conjure.discover``) only when first used.
+``conjure.python``, ``conjure.shell``, ``conjure.discover``, ``conjure.include``,
+``conjure.serial``) only when first used.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from conjure._version import __version__
 
 if TYPE_CHECKING:
     from conjure import go, python, shell
+    from conjure._compose import include, serial
     from conjure.discovery import discover
 
 __all__ = [
@@ -28,8 +30,10 @@ __all__ = [
     "config",
     "discover",
     "go",
+    "include",
     "is_enabled",
     "python",
+    "serial",
     "shell",
 ]
 
@@ -38,6 +42,8 @@ _LAZY = {
     "python": ("conjure.python", None),
     "shell": ("conjure.shell", None),
     "discover": ("conjure.discovery", "discover"),
+    "include": ("conjure._compose", "include"),
+    "serial": ("conjure._compose", "serial"),
 }
 
 

@@ -67,7 +67,8 @@ class Listing:
     Attributes:
         path: the module path (``example.com/polyglot``).
         go_version: ``go env GOVERSION`` in the module (``go1.22.4``).
-        packages: the module's packages by import path.
+        packages: the module's packages by import path; empty when every file needs a
+            build tag (a Mage ``magefiles/`` module) or there is no Go file yet.
         go_files: every ``.go`` file under the module, build tags or not (for gofmt).
     """
 
@@ -86,6 +87,30 @@ def find_go() -> str:
     found = shutil.which("go")
     if found is None:
         raise ConfigError(MISSING_GO)
+    return found
+
+
+def tool_paths(module_dir: str) -> list[str]:
+    """The package paths of ``go.mod``'s ``tool`` directives (one line or a block), in order.
+
+    A missing or unreadable ``go.mod`` has none.
+    """
+    try:
+        text = Path(module_dir, "go.mod").read_text(encoding="utf-8")
+    except OSError:
+        return []
+    found: list[str] = []
+    in_block = False
+    for raw in text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if in_block:
+            in_block = line != ")"
+            if in_block and line:
+                found.append(line.strip('"'))
+        elif line.replace(" ", "") == "tool(":
+            in_block = True
+        elif line.startswith("tool "):
+            found.append(line[len("tool ") :].strip().strip('"'))
     return found
 
 
@@ -228,8 +253,8 @@ def _run_go_list(
     tag_args = ["-tags", ",".join(tags)] if tags else []
     out = _go(go, ["list", "-e", f"-json={_LIST_FIELDS}", *tag_args, "./..."], root, env)
     raw = [p for p in _json_stream(out) if p.get("Module")]
-    if not raw:
-        raise ConfigError(f"{root}: go list found no packages of this module")
+    if not raw:  # only build-tagged files (a magefiles/ module) or no Go files yet
+        return Listing(_module_path(go, root, env), version), set()
     module_path = raw[0]["Module"]["Path"]
     own = {p["ImportPath"]: p for p in raw if p["Module"].get("Path") == module_path}
     absroot = Path(os.path.abspath(root))
@@ -242,6 +267,12 @@ def _run_go_list(
     }
     embed_dirs.update(_join(p.dir, "testdata") for p in packages.values())
     return Listing(module_path, version, packages), embed_dirs
+
+
+def _module_path(go: str, root: Path, env: Mapping[str, str]) -> str:
+    """The module path from ``go.mod`` alone (``go mod edit -json``: no network, no go.work)."""
+    data = json.loads(_go(go, ["mod", "edit", "-json"], root, env))
+    return str(data["Module"]["Path"])
 
 
 def _go(go: str, args: list[str], root: Path, env: Mapping[str, str]) -> str:

@@ -1,5 +1,9 @@
 """``go test -json``, read: per-test pass/fail/skip and durations, a short summary, a report.
 
+The one reader of ``go test -json`` in conjure: ``Report`` takes the child's output a line at
+a time (so it can be shown while the tests run); ``go.test`` tasks print its package lines,
+and test orchestration (``conjure.testing``) turns it into test cases.
+
 Run as ``python -m conjure._gotest [--report FILE] [--verbose] -- go test -json ...``: the
 child's events are parsed as they arrive; one line per package is printed, with the output of
 each failed test; the report (JSON) is written; the exit code is the child's. The wrapper and
@@ -16,7 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 RESULTS = ("pass", "fail", "skip")
 
@@ -30,8 +34,11 @@ class TestResult:
         name: the test name (``TestFoo/sub`` for a subtest).
         result: ``pass``, ``fail`` or ``skip``; ``""`` while running (or when killed).
         seconds: what ``go test`` reported as elapsed.
-        output: the test's output lines.
+        output: what the test and its subtests printed, in order, as ``go test`` sent it
+            (each piece usually one line ending in a newline).
     """
+
+    __test__ = False  # not a pytest test class
 
     package: str
     name: str
@@ -39,10 +46,19 @@ class TestResult:
     seconds: float = 0.0
     output: list[str] = field(default_factory=list)
 
+    @property
+    def top_level(self) -> bool:
+        """Whether it is a test function, not a subtest."""
+        return "/" not in self.name
+
 
 @dataclass
 class PackageResult:
-    """One package: its result, elapsed time and its tests in order of start."""
+    """One package: its result, elapsed time and its tests (subtests too) in order of start.
+
+    ``output`` is what the package printed outside its tests; for a package that did not
+    build, the compiler's output comes first.
+    """
 
     package: str
     result: str = ""
@@ -55,48 +71,91 @@ class PackageResult:
         return sum(1 for t in self.tests.values() if t.result == result)
 
 
+class Fed(NamedTuple):
+    """What one line of ``go test -json`` output carried.
+
+    Attributes:
+        text: the human-readable text in it ("" for none); a line that is not JSON (go's own
+            errors) is returned as is.
+        finished: the package this line finished, if any.
+    """
+
+    text: str
+    finished: PackageResult | None = None
+
+
 class Report:
-    """Collects ``go test -json`` events (``feed`` one line at a time)."""
+    """Collects ``go test -json`` events (``feed`` one line at a time).
+
+    Attributes:
+        packages: results by import path; events that name no package go to ``""``.
+        builds: compiler output by build id (``m/p [m/p.test]``, go >= 1.24), copied to the
+            package whose ``FailedBuild`` names it.
+        other: lines that are not events (go's own messages), in order.
+    """
 
     def __init__(self) -> None:
         self.packages: dict[str, PackageResult] = {}
+        self.builds: dict[str, list[str]] = {}
         self.other: list[str] = []
 
-    def feed(self, line: str) -> PackageResult | None:
-        """Reads one line; returns the package when this line finished it."""
-        try:
-            event = json.loads(line)
-        except ValueError:
-            event = None
+    def feed(self, line: str) -> Fed:
+        """Reads one line of output."""
+        line = line.rstrip("\n")
+        event: Any = None
+        if line.startswith("{"):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None
         if not isinstance(event, dict) or "Action" not in event:
             if line.strip():
-                self.other.append(line.rstrip("\n"))
-            return None
+                self.other.append(line)
+            return Fed(line + "\n" if line else "")
         return self._event(event)
 
-    def _event(self, event: dict[str, Any]) -> PackageResult | None:
-        action = event["Action"]
-        name = event.get("Package") or event.get("ImportPath") or "?"
-        package = self.packages.setdefault(name, PackageResult(name))
-        test_name = event.get("Test")
+    def _event(self, event: dict[str, Any]) -> Fed:
+        action = str(event["Action"])
+        text = str(event.get("Output") or "")
         if action in ("build-output", "build-fail"):
-            package.output.append(str(event.get("Output", "")).rstrip("\n"))
-            return None
-        if test_name is None:
-            if action == "output":
-                package.output.append(str(event.get("Output", "")).rstrip("\n"))
-            elif action in RESULTS:
-                package.result = action
-                package.seconds = float(event.get("Elapsed") or 0.0)
-                return package
-            return None
-        test = package.tests.setdefault(test_name, TestResult(name, test_name))
+            if text:
+                self.builds.setdefault(str(event.get("ImportPath") or ""), []).append(text)
+            return Fed(text)
+        name = str(event.get("Package") or "")
+        package = self.packages.setdefault(name, PackageResult(name))
+        if event.get("FailedBuild"):
+            package.output[:0] = self.builds.get(str(event["FailedBuild"]), [])
+        test_name = str(event.get("Test") or "")
+        elapsed = event.get("Elapsed")
+        seconds = float(elapsed) if isinstance(elapsed, (int, float)) else 0.0
+        if test_name:
+            self._test_event(package, test_name, action, text, seconds)
+        elif action == "output":
+            package.output.append(text)
+        elif action in RESULTS:
+            package.result = action
+            package.seconds = seconds
+            return Fed(text, package)
+        return Fed(text)
+
+    @staticmethod
+    def _test_event(
+        package: PackageResult, name: str, action: str, text: str, seconds: float
+    ) -> None:
+        test = package.tests.setdefault(name, TestResult(package.package, name))
         if action == "output":
-            test.output.append(str(event.get("Output", "")).rstrip("\n"))
+            parts = name.split("/")
+            for depth in range(1, len(parts) + 1):  # the test and each test above it
+                ancestor = "/".join(parts[:depth])
+                package.tests.setdefault(ancestor, TestResult(package.package, ancestor))
+                package.tests[ancestor].output.append(text)
         elif action in RESULTS:
             test.result = action
-            test.seconds = float(event.get("Elapsed") or 0.0)
-        return None
+            test.seconds = seconds
+
+    def named_packages(self) -> list[PackageResult]:
+        """The packages, without the ``""`` entry of events that name none."""
+        return [p for name, p in self.packages.items() if name]
 
     def tests(self) -> list[TestResult]:
         """Every test of every package."""
@@ -113,13 +172,21 @@ class Report:
             "totals": self.totals(),
             "packages": [
                 {"package": p.package, "result": p.result, "seconds": p.seconds}
-                for p in self.packages.values()
+                for p in self.named_packages()
             ],
             "tests": [
                 {"package": t.package, "test": t.name, "result": t.result, "seconds": t.seconds}
                 for t in self.tests()
             ],
         }
+
+
+_WORDS = (("pass", "passed"), ("fail", "failed"), ("skip", "skipped"))
+
+
+def _quoted(pieces: Iterable[str]) -> list[str]:
+    lines = (line for piece in pieces for line in piece.splitlines())
+    return ["     | " + line for line in lines if line.strip()]
 
 
 def package_lines(package: PackageResult, verbose: bool = False) -> list[str]:
@@ -134,21 +201,18 @@ def package_lines(package: PackageResult, verbose: bool = False) -> list[str]:
     for test in package.tests.values():
         if verbose:
             lines.append(f"     {test.result or 'stop':4} {test.name} ({test.seconds:.2f}s)")
-        if test.result == "fail" and "/" not in test.name:
-            lines.extend("     | " + text for text in test.output if text)
+        if test.result == "fail" and test.top_level:
+            lines.extend(_quoted(test.output))
     if package.result == "fail" and not package.tests:
-        lines.extend("     | " + text for text in package.output if text)
+        lines.extend(_quoted(package.output))
     return lines
-
-
-_WORDS = (("pass", "passed"), ("fail", "failed"), ("skip", "skipped"))
 
 
 def summary_line(report: Report) -> str:
     """The last line: totals over all packages."""
     totals = report.totals()
     parts = [f"{totals[r]} {word}" for r, word in _WORDS]
-    return f"go test: {', '.join(parts)} in {len(report.packages)} packages"
+    return f"go test: {', '.join(parts)} in {len(report.named_packages())} packages"
 
 
 def run(command: Sequence[str], out: IO[str], verbose: bool = False) -> tuple[int, Report]:
@@ -157,7 +221,7 @@ def run(command: Sequence[str], out: IO[str], verbose: bool = False) -> tuple[in
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, errors="replace") as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
-            finished = report.feed(line)
+            finished = report.feed(line).finished
             if finished is not None:
                 out.write("\n".join(package_lines(finished, verbose)) + "\n")
                 out.flush()

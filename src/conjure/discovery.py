@@ -18,9 +18,11 @@ included, it yields (``<m>`` is the module's folder, ``.`` shown as its last pat
 | ``py-test-unit:<p>``, ``py-test:<p>`` | pytest ``-m unit`` (if declared, else all), pytest |
 | ``py-lint:<p>``, ``py-typecheck:<p>`` | ruff, mypy (when ``uv.lock`` pins them) |
 
-and the groups ``build``, ``check``, ``test-unit`` and ``test-all``. Test reports go to
-``cache/reports/``. Folders that are hidden, start with ``_``, or are ``node_modules``,
-``vendor``, ``testdata``, ``cache``, ``build`` or ``dist`` are not searched.
+and the groups ``build``, ``check``, ``test-unit`` and ``test-all``. A Go module without
+packages (every file behind a build tag, like Mage's ``magefiles/`` with its own ``go.mod``)
+gets no tasks. Test reports go to ``cache/reports/``. Folders that are hidden, start with
+``_``, or are ``node_modules``, ``vendor``, ``testdata``, ``cache``, ``build`` or ``dist``
+are not searched.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def _go_tasks(module: str, groups: dict[str, list[str]]) -> Iterator[Task]:
     from conjure import go
 
     found = go.listing(module)
+    if not found.packages:  # e.g. Mage's magefiles/ with its own go.mod: build-tagged only
+        return
     label = found.path.rsplit("/", 1)[-1] if module == "." else module
     for pkg in sorted(found.packages.values(), key=lambda p: p.dir):
         if pkg.name != "main" or "/tools/" in f"/{pkg.dir}/":

@@ -112,7 +112,8 @@ def _resolve(found: Listing, module: str, pattern: str) -> list[Package]:
     if base in ("", ".", "..."):
         prefix = found.path
     elif base.startswith("./"):
-        prefix = found.path + "/" + base[2:].strip("/")
+        folder = base[2:].strip("/")
+        prefix = found.path if folder in ("", ".") else f"{found.path}/{folder}"
     else:
         prefix = base
     matched = [
@@ -409,8 +410,11 @@ def tool(
 ) -> Task:
     """A task running ``go tool NAME ARGS`` (a tool of the toolchain or a ``tool`` directive).
 
+    When ``go.mod`` has a ``tool`` directive for a package of this module whose path or last
+    element is ``name``, that package's files are inputs too: editing the tool re-runs it.
+
     Args:
-        name: the tool.
+        name: the tool (``cover``, ``vet``, or a ``tool`` directive's path or last element).
         *args: its arguments (relative to the module folder).
         module: the folder holding ``go.mod``.
         inputs: input files (glob patterns relative to the dodo.py folder); without inputs
@@ -422,16 +426,26 @@ def tool(
 
     found = listing(module)
     deps = glob_files(*inputs)
+    if deps:
+        deps += _tool_files(found, module, name) + _module_files(module)
     return finish(
         {
             "doc": f"go tool {name} {' '.join(args)}".strip(),
             "actions": [_action(["go", "tool", name, *args], module, found)],
-            "file_dep": sorted({*deps, *_module_files(module)}) if deps else [],
+            "file_dep": sorted(set(deps)),
             "targets": list(outputs),
             "env": _golist.go_environment(),
         },
         task,
     )
+
+
+def _tool_files(found: Listing, module: str, name: str) -> list[str]:
+    """The files of the module's own package that ``go tool NAME`` builds, if it is one."""
+    for path in _golist.tool_paths(module):
+        if name in (path, path.rsplit("/", 1)[-1]) and path in found.packages:
+            return _deps_files(found, module, [found.packages[path]], tests=False)
+    return []
 
 
 @functools.cache

@@ -8,7 +8,9 @@ warm, which keeps the suite fast.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,13 @@ def last_run(project: Project) -> tuple[set[str], set[str]]:
     data = max(records, key=lambda record: record["started"])
     ran = {t["name"] for t in data["tasks"] if t["status"] == "ran"}
     return ran, set(data.get("up_to_date", []))
+
+
+def logging_go(folder: Path, log: Path) -> str:
+    """A ``go`` that logs its first argument and runs the real one; returns a PATH using it."""
+    real = shutil.which("go")
+    assert real
+    script = folder / "go"
+    script.write_text(f'#!/bin/sh\necho "$1" >> {log}\nexec {real} "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"

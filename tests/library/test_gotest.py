@@ -26,7 +26,7 @@ EVENTS = [
 
 def _report() -> tuple[Report, list[object]]:
     report = Report()
-    finished = [report.feed(json.dumps(e) + "\n") for e in EVENTS]
+    finished = [report.feed(json.dumps(e) + "\n").finished for e in EVENTS]
     return report, [f for f in finished if f is not None]
 
 
@@ -54,14 +54,32 @@ def test_lines_show_the_failed_test_output_and_totals() -> None:
 
 def test_non_json_lines_are_kept_and_build_failures_shown() -> None:
     report = Report()
-    report.feed("# m/b\n")
+    assert report.feed("# m/b\n").text == "# m/b\n"
+    build = "m/b [m/b.test]"  # go >= 1.24: compiler output as build events
     report.feed(
-        json.dumps({"Action": "build-output", "ImportPath": "m/b", "Output": "x.go:1: bad\n"})
+        json.dumps({"Action": "build-output", "ImportPath": build, "Output": "x.go:1: bad\n"})
     )
-    done = report.feed(json.dumps({"Action": "fail", "Package": "m/b", "Elapsed": 0}))
+    report.feed(json.dumps({"Action": "build-fail", "ImportPath": build}))
+    fail = {"Action": "fail", "Package": "m/b", "Elapsed": 0, "FailedBuild": build}
+    done = report.feed(json.dumps(fail)).finished
     assert report.other == ["# m/b"]
-    assert done is not None
+    assert done is not None and [p.package for p in report.named_packages()] == ["m/b"]
     assert "     | x.go:1: bad" in package_lines(done)
+
+
+def test_a_failing_subtest_output_is_shown_under_its_test() -> None:
+    report, _ = _report()
+    report.feed(json.dumps({"Action": "run", "Package": "m/c", "Test": "TestX"}))
+    for test, text in (("TestX/sub", "    x_test.go:3: inner boom\n"), ("TestX", "--- FAIL\n")):
+        report.feed(
+            json.dumps({"Action": "output", "Package": "m/c", "Test": test, "Output": text})
+        )
+    report.feed(json.dumps({"Action": "fail", "Package": "m/c", "Test": "TestX/sub"}))
+    report.feed(json.dumps({"Action": "fail", "Package": "m/c", "Test": "TestX"}))
+    done = report.feed(json.dumps({"Action": "fail", "Package": "m/c", "Elapsed": 0.1})).finished
+    assert done is not None
+    lines = package_lines(done)
+    assert lines[1:] == ["     |     x_test.go:3: inner boom", "     | --- FAIL"]
 
 
 def test_the_wrapper_exits_with_the_child_code() -> None:

@@ -88,3 +88,23 @@ def test_a_failing_child_fails_the_task_and_is_named(project: Project) -> None:
     r = project.doit("fail_with_code")
     assert r.returncode != 0
     assert "exit 3" in r.stdout + r.stderr
+
+
+def test_verbosity_shows_more_or_less(project: Project) -> None:
+    """Mage's ``-v``: doit's ``--verbosity`` (0: failures only; 1, the default: the output of
+    every task that ran; 2: up-to-date tasks too)."""
+    project.write("in.txt", "x")
+    project.dodo(
+        """
+        def task_talk():
+            return {"actions": ["echo said-something"], "file_dep": ["in.txt"]}
+        """
+    )
+    r = project.doit("--verbosity", "0", "talk")
+    assert r.returncode == 0, r.stderr
+    assert "said-something" not in r.stdout and "talk" not in r.stdout
+    project.write("in.txt", "y")
+    r = project.doit("talk")
+    assert "said-something" in r.stdout and "ok      talk" in r.stdout
+    r = project.doit("--verbosity", "2", "talk")
+    assert "--      talk" in r.stdout  # up to date, shown

@@ -74,6 +74,10 @@ def test_importing_conjure_does_not_load_the_task_libraries() -> None:
     loaded = done.stdout
     assert "conjure.go" not in loaded and "conjure.python" not in loaded
     assert "conjure.shell" not in loaded and "conjure.discovery" not in loaded
+    assert "conjure._compose" not in loaded
     code = "import conjure; print(conjure.go.build.__name__, conjure.discover.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["build", "discover"]
+    code = "import conjure; print(conjure.include.__name__, conjure.serial.__name__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["include", "serial"]

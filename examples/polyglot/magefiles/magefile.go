@@ -1,15 +1,15 @@
 //go:build mage
 
 // The polyglot example's tasks written the Mage way, for the side-by-side benchmark in
-// bench/mage.py: the same work as ../dodo.py (conjure), with Mage's idioms. The folder is
-// _magefiles, not Mage's usual magefiles: it has its own go.mod (so the example's go.mod
-// stays standard-library only), and conjure.discover() would take a magefiles/go.mod for
-// a Go module of the example and stop on it ("go list found no packages"); the go tool and
-// discover() both skip folders starting with "_". So Mage needs -d and -w:
+// bench/mage.py: the same work as ../dodo.py (conjure), with Mage's idioms. It lives in
+// Mage's usual magefiles/ folder, with its own go.mod (so the example's go.mod stays
+// standard-library only); Mage finds the folder and runs the targets from its parent,
+// `go list ./...` at the example's root skips the nested module, and conjure.discover()
+// skips a module with no packages (every file here needs the mage build tag):
 //
 //	cd examples/polyglot
-//	go run github.com/magefile/mage@v1.17.2 -d _magefiles -w . -l
-//	go run github.com/magefile/mage@v1.17.2 -d _magefiles -w . -v testAll build
+//	go run github.com/magefile/mage@v1.17.2 -l
+//	go run github.com/magefile/mage@v1.17.2 -v testAll build
 //
 // Like most magefiles, this one skips work by modification time (target.Dir) for the
 // files it writes (status_string.go, the binaries) and leaves the rest to the tools' own
