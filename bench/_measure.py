@@ -61,6 +61,7 @@ def child_env() -> dict[str, str]:
     env["NO_COLOR"] = "1"
     env["TERM"] = "dumb"
     env.pop("FORCE_COLOR", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # both tools run as users run them: with .pyc
     return env
 
 

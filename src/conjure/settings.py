@@ -8,7 +8,6 @@ Every value remembers where it came from (``Settings.source_of``).
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +202,10 @@ def read_pyproject(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    if "conjure" not in text:  # no table to find: skip parsing (the no-op path counts ms)
+        return {}
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -243,3 +246,32 @@ def load_settings(
     settings.apply(read_environment(os.environ if environ is None else environ), "environment")
     settings.apply(cli_values, "command line")
     return settings
+
+
+_dodo_values: dict[str, Any] = {}
+
+
+def set_dodo_values(values: Mapping[str, Any]) -> None:
+    """Called by conjure's doit commands once the dodo's ``DOIT_CONFIG`` is known, before any
+    task creator runs (see ``dodo_values``)."""
+    _dodo_values.clear()
+    _dodo_values.update(values)
+
+
+def dodo_values() -> Mapping[str, Any]:
+    """The ``conjure.config(...)`` values of the dodo.py being run, for task creators.
+
+    doit imports the whole dodo.py before it calls any ``task_*`` function, so a creator sees
+    them wherever ``DOIT_CONFIG`` is assigned. Empty outside a conjure command.
+    """
+    return dict(_dodo_values)
+
+
+def project_settings() -> Settings:
+    """The settings a task creator should follow: pyproject.toml, the dodo.py's
+    ``conjure.config(...)`` and ``CONJURE_*`` variables (command-line flags aside).
+
+    Raises:
+        ConfigError: an invalid setting (the run stops on it as well).
+    """
+    return load_settings(Path(os.getcwd()), _dodo_values, {})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conjure.engine.files import MISSING, FileIndex
+from conjure.engine.files import MISSING, FileIndex, is_racy
 from conjure.engine.hashing import Digester
 
 
@@ -55,6 +55,30 @@ def test_recent_files_are_not_trusted_next_time(cwd: Path) -> None:
     index = FileIndex(Digester("blake3"), {}, str(cwd))
     index.digest("a.txt")
     assert index.dirty["a.txt"][1] == -1
+
+
+def test_racy_window_follows_the_timestamp_resolution() -> None:
+    now = 1_800_000_000.5
+    fine = int((now - 0.3) * 1e9) + 123  # sub-second timestamps: ext4, XFS, APFS
+    assert not is_racy(fine, now)
+    assert is_racy(fine, now - 0.25)
+    whole = int(now - 1) * 1_000_000_000  # whole seconds: FAT, HFS+, tar-extracted files
+    assert is_racy(whole, now)
+    assert not is_racy(whole, now + 2)
+
+
+def test_a_file_settles_a_moment_after_it_was_written(cwd: Path) -> None:
+    Path("a.txt").write_text("one")
+    index = FileIndex(Digester("blake3"), {}, str(cwd))
+    index.digest("a.txt")
+    assert index.settled_stat("a.txt") is None  # just written: racy
+    time.sleep(0.2)
+    later = FileIndex(Digester("blake3"), dict(index.dirty), str(cwd))
+    later.digest("a.txt")
+    assert later.hashed == 1
+    st = os.stat("a.txt")
+    if st.st_mtime_ns % 1_000_000_000:
+        assert later.settled_stat("a.txt") == (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def test_directory_digest_changes_with_content_and_names(cwd: Path) -> None:

@@ -81,6 +81,18 @@ def make_project(project: Project, extra: str = "", py_tests: str = PY_TESTS) ->
     return project
 
 
+def run_shards(project: Project, folder: Path, total: int) -> list[Project]:
+    """Copies of the project in ``folder``, one per shard, each after ``doit test-all --shard
+    K/N`` (as CI jobs, here also in different folders) with exit code 0."""
+    copies = [
+        Project(Path(shutil.copytree(project.root, folder / f"s{k}"))) for k in range(1, total + 1)
+    ]
+    for k, shard in enumerate(copies, 1):
+        r = shard.doit("test-all", "--shard", f"{k}/{total}")
+        assert r.returncode == 0, r.stdout + r.stderr
+    return copies
+
+
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 

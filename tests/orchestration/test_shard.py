@@ -7,14 +7,15 @@ import random
 import pytest
 
 from conjure.errors import ConfigError
+from conjure.testing._plan import Collected, describe_plan, make_plan
 from conjure.testing._shard import (
     ShardSpec,
     assign,
     assign_by_count,
     balance,
+    chunk_tests,
     estimate,
     parse_shard,
-    shard_tests,
     shuffled,
 )
 
@@ -62,11 +63,30 @@ def test_unknown_tests_get_the_mean_of_known_ones() -> None:
     assert estimate(["x"], {}) == {"x": 1.0}
 
 
-def test_chunks_are_spread_over_shards_whole() -> None:
-    weights = _skewed(40)
-    tests, chunks = shard_tests(weights, ShardSpec(1, 2), chunks=6)
-    assert sorted(c for shard in chunks for c in shard) == [1, 2, 3, 4, 5, 6]
-    assert sorted(k for shard in tests for k in shard) == sorted(weights)
+def test_chunks_split_a_shard_by_duration_heaviest_first() -> None:
+    weights = {"a": 5.0, "b": 4.0, "c": 3.0, "d": 3.0, "e": 1.0}
+    assert chunk_tests(weights, 3) == [["c", "d"], ["a"], ["b", "e"]]  # 6s, 5s, 5s
+    assert chunk_tests(weights, 1) == [["a", "b", "c", "d", "e"]]
+    assert chunk_tests({"a": 1.0}, 4) == [["a"]]  # no empty chunks
+
+
+def test_chunks_of_this_shard_are_planned_per_suite() -> None:
+    tests = [
+        Collected(suite, 0, f"pytest:p:{name}", name, f"p/{name}")
+        for suite, name in [("unit", "t1"), ("unit", "t2"), ("unit", "t3"), ("api", "t4")]
+    ]
+    durations = {"pytest:p:t1": 3.0, "pytest:p:t2": 1.0, "pytest:p:t3": 1.0, "pytest:p:t4": 1.0}
+    plan = make_plan(tests, durations, ShardSpec(1, 1), chunks=2)
+    assert plan["suite_chunks"] == {
+        "unit": [
+            {"predicted": 3.0, "run": {"0": ["t1"]}},
+            {"predicted": 2.0, "run": {"0": ["t2", "t3"]}},
+        ],
+        "api": [{"predicted": 1.0, "run": {"0": ["t4"]}}],
+    }
+    assert "suite unit: 2 chunk(s) on this shard, predicted 3.00s, 2.00s" in describe_plan(
+        plan, ["unit", "api"]
+    )
 
 
 def test_shuffle_is_reproducible_by_seed() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from conjure.testing._runner import local_workers
 from tests.conftest import Project
 from tests.orchestration.conftest import log_of, make_project, needs_go, read_json
 
@@ -159,3 +160,46 @@ def test_a_flaky_test_alone_passes_the_run(project: Project) -> None:
     r = project.doit("test-all", "--suite", "unit", "--reruns", "1")
     assert r.returncode == 0, r.stdout
     assert read_json(project.root / "cache/testing/summary.json")["totals"]["flaky"] == 1
+
+
+TIMED = """
+import os, time
+import pytest
+
+@pytest.mark.parametrize("n", range(4))
+def test_timed(n):
+    start = time.time()
+    time.sleep(0.6)
+    with open("times.txt", "a") as f:
+        f.write(f"{os.getpid()} {start} {time.time()}\\n")
+"""
+
+
+def _most_at_once(spans: list[tuple[float, float]]) -> int:
+    edges = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_chunks_run_as_separate_processes_on_the_local_cpus(project: Project) -> None:
+    project.write("py/tests/test_timed.py", TIMED)
+    project.dodo(
+        """
+        from conjure.testing import PytestTests, Suite, test_tasks
+        tests = test_tasks([Suite("unit", PytestTests("py", uv=False))])
+        """
+    )
+    r = project.doit("test-all", "--chunks", "4")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "suite unit: 4 chunk(s) on this shard" in r.stdout
+    assert "== chunk 4/4" in r.stdout
+    rows = [line.split() for line in (project.root / "py/times.txt").read_text().splitlines()]
+    assert len({pid for pid, _, _ in rows}) == 4  # one pytest process per chunk
+    workers = local_workers()
+    at_once = _most_at_once([(float(s), float(e)) for _, s, e in rows])
+    assert at_once <= workers and (at_once >= 2 or workers == 1)
+    results = read_json(project.root / "cache/testing/results/unit.json")
+    assert sorted(c["outcome"] for c in results["cases"]) == ["passed"] * 4

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.conftest import Project
-from tests.orchestration.conftest import log_of, make_project, needs_go, read_json
+from tests.orchestration.conftest import DODO, log_of, make_project, needs_go, read_json
 
 pytestmark = needs_go
 
@@ -108,15 +108,80 @@ def test_failing_suite_fails_the_run_and_still_summarizes(project: Project) -> N
     assert again.returncode == 1 and "suite unit:" in again.stdout
 
 
+SERVICE = 'Suite("svc", PytestTests("py", markers="{markers}", uv=False), setup=["echo up >> services.txt"], teardown=["{teardown}"]),'
+
+
 def test_setup_and_teardown_run_around_a_failing_suite(project: Project) -> None:
     make_project(
         project,
         py_tests=FAILING,
-        extra='Suite("svc", PytestTests("py", markers="unit", uv=False), setup=["echo up >> services.txt"], teardown=["echo down >> services.txt"]),',
+        extra=SERVICE.format(markers="unit", teardown="echo down >> services.txt"),
     )
     r = project.doit("test-all", "--suite", "svc")
     assert r.returncode == 1
     assert project.log_lines("services.txt") == ["up", "down"]
+    assert "task test-svc-run failed in this run" in r.stdout  # test-all summarized it
+    # the suite alone sets up and tears down too
+    r = project.doit("test-svc")
+    assert r.returncode == 1
+    assert project.log_lines("services.txt") == ["up", "down", "up", "down"]
+
+
+SLOW_AND_FAILING = (
+    FAILING
+    + """
+@pytest.mark.api
+def test_waits():
+    import time
+    time.sleep(20)
+"""
+)
+
+
+def test_fail_fast_still_tears_down_and_summarizes(project: Project) -> None:
+    """A suite fails while another runs: that one is stopped, its teardown runs anyway, and
+    test-all prints the summary of the stopped run."""
+    make_project(
+        project,
+        py_tests=SLOW_AND_FAILING,
+        extra=SERVICE.format(markers="api", teardown="echo down >> services.txt"),
+    )
+    started = time.monotonic()
+    r = project.doit("-n", "4", "test-all", "--suite", "unit,svc")
+    assert time.monotonic() - started < 18
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert project.log_lines("services.txt") == ["up", "down"]
+    assert "task test-svc-run cancelled in this run" in r.stdout
+    assert "FAILED unit: py/tests/test_things.py::test_bad" in r.stdout
+
+
+def test_a_failing_teardown_fails_the_run(project: Project) -> None:
+    make_project(project, py_tests=FAILING, extra=SERVICE.format(markers="api", teardown="exit 7"))
+    r = project.doit("test-all", "--suite", "svc")
+    assert r.returncode == 7, r.stdout
+    assert "task test-svc-teardown failed in this run" in r.stdout
+
+
+CONFIG_LAST = """
+from suites import tests  # test_tasks() runs before DOIT_CONFIG exists
+import conjure
+
+DOIT_CONFIG = conjure.config(cache_dir="build/cache")
+"""
+
+
+def test_cache_dir_given_to_conjure_config_reaches_the_test_tasks(project: Project) -> None:
+    make_project(project)
+    project.write("suites.py", DODO.format(extra=""))
+    project.write("dodo.py", CONFIG_LAST)
+    r = project.doit("test-all", "--suite", "api")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert read_json(project.root / "build/cache/testing/results/api.json")["suite"] == "api"
+    assert "JUnit XML: build/cache/testing/junit.xml" in r.stdout
+    assert not (project.root / "cache").exists()
+    r = project.doit("test-all", "--suite", "api", CONJURE_CACHE_DIR="env-cache")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (project.root / "env-cache/testing/results/api.json").is_file()
 
 
 HANGING = """
@@ -166,7 +231,7 @@ def test_empty_selection_succeeds_with_a_note(project: Project) -> None:
             "cannot read filters file missing.txt: No such file or directory",
         ),
         (["--reruns", "two"], "invalid --reruns 'two': expected a whole number"),
-        (["--shard", "1/4", "--chunks", "2"], "--chunks 2 is fewer than the 4 shards"),
+        (["--chunks", "two"], "invalid --chunks 'two': expected a whole number"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

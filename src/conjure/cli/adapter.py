@@ -32,7 +32,7 @@ from conjure.engine.process import run_command
 from conjure.engine.state import TaskRecord
 from conjure.errors import ConfigError
 
-EXTRA_KEYS = ("env", "timeout", "pool", "cache", "tools")
+EXTRA_KEYS = ("env", "timeout", "pool", "cache", "tools", "finally")
 """Task-dict keys conjure adds to doit's; kept in ``task.meta['conjure']``."""
 
 
@@ -106,8 +106,11 @@ class DoitWork:
         self.pool: str | None = extra.get("pool") if extra else None
         self.timeout: float | None = extra.get("timeout") if extra else None
         self.env_spec: Any = extra.get("env") if extra else None
-        self.always_runs = not task.file_dep and not task.uptodate
+        self.is_finally: bool = bool(extra.get("finally")) if extra else False
+        self._upstream: dict[str, str] | None = None
         self.has_actions = bool(task._actions)
+        # a task with nothing to do (a group of subtasks) is never re-run for lack of deps
+        self.always_runs = self.has_actions and not task.file_dep and not task.uptodate
         # outputs go through the cache only when they are declared and the inputs are known
         self.cacheable = bool(
             task.targets
@@ -220,9 +223,16 @@ class DoitWork:
                 magic.append(record.saved_values() if record else {})
         return item(*magic, *args, **kwargs)
 
-    def execute(self, changed: list[str], cancel: Cancel) -> Outcome:
-        """Runs the task's actions on this (worker) thread."""
+    def execute(
+        self, changed: list[str], cancel: Cancel, upstream: Mapping[str, str] | None = None
+    ) -> Outcome:
+        """Runs the task's actions on this (worker) thread.
+
+        A finally task's Python actions that take an ``upstream`` parameter receive
+        ``upstream`` (dependency name -> status), next to doit's ``targets``, ``changed``...
+        """
         self.task.dep_changed = changed
+        self._upstream = None if upstream is None else dict(upstream)
         self.task.init_options()
         self._apply_getargs()
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
@@ -272,7 +282,7 @@ class DoitWork:
         if isinstance(action, CmdAction):
             return self._run_command(action, sink, cancel, deadline)
         if isinstance(action, PythonAction):
-            return _run_python(action, sink)
+            return _run_python(action, sink, self._upstream)
         with capturing(sink):  # a custom action class: let it run its own way
             returned = action.execute(out=None, err=None)
         if isinstance(returned, BaseFail):
@@ -330,11 +340,15 @@ def _all_strings(actions: list[Any]) -> bool:
     return all(type(action) is str for action in actions)
 
 
-def _run_python(action: PythonAction, sink: Sink) -> Outcome | None:
+def _run_python(
+    action: PythonAction, sink: Sink, upstream: dict[str, str] | None
+) -> Outcome | None:
     """Calls a Python action with its output captured; doit's return-value rules apply."""
     with capturing(sink):
         try:
             kwargs = action._prepare_kwargs()
+            if upstream is not None and _takes(action, "upstream", kwargs):
+                kwargs["upstream"] = dict(upstream)
             returned = action.py_callable(*action.args, **kwargs)
         except Exception as err:  # noqa: BLE001 - the task failed, report it
             sink.write("err", traceback.format_exc())
@@ -361,6 +375,16 @@ def _run_python(action: PythonAction, sink: Sink) -> Outcome | None:
         False,
         error=f"{_callable_name(action)} returned {type(returned).__name__}; "
         "expected True, False, None, a string or a dict",
+    )
+
+
+def _takes(action: PythonAction, name: str, kwargs: Mapping[str, Any]) -> bool:
+    """Whether a Python action has a parameter ``name`` that nothing gave a value yet."""
+    parameters = inspect.signature(action.py_callable).parameters
+    return (
+        name in parameters
+        and name not in kwargs
+        and len(action.args) <= list(parameters).index(name)
     )
 
 
@@ -408,7 +432,8 @@ def _show(command: str | list[str]) -> str:
 
 
 def extract_extra_keys(task_dict: dict[str, Any]) -> None:
-    """Moves conjure's task keys (env, timeout, pool, cache, tools) into ``meta['conjure']``.
+    """Moves conjure's task keys (env, timeout, pool, cache, tools, finally) into
+    ``meta['conjure']``.
 
     Raises:
         ConfigError: a value has the wrong type.
@@ -432,6 +457,7 @@ def _validate_extra(name: str, found: dict[str, Any]) -> None:
         ),
         "pool": (lambda v: isinstance(v, str) and bool(v), "a pool name"),
         "cache": (lambda v: isinstance(v, bool), "True or False"),
+        "finally": (lambda v: isinstance(v, bool), "True or False"),
         "tools": (
             lambda v: isinstance(v, (list, tuple)) and all(isinstance(t, str) for t in v),
             "a list of tool names",

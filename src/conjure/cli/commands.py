@@ -30,8 +30,9 @@ from doit.control import TaskControl
 from doit.exceptions import InvalidCommand, InvalidDodoFile, InvalidTask
 from doit.task import Task
 
-from conjure._config import is_enabled
+from conjure._config import CONJURE_KEY, is_enabled
 from conjure.errors import EXIT_USAGE, ConjureError, UnsupportedError
+from conjure.settings import set_dodo_values
 
 
 def load_conjure_config(command: DoitCmdBase, params: Any) -> dict[str, Any] | None:
@@ -43,7 +44,10 @@ def load_conjure_config(command: DoitCmdBase, params: Any) -> dict[str, Any] | N
     command.loader.setup(params)
     config: dict[str, Any] = command.loader.load_doit_config()
     command.loader.setup = lambda opt_values: None
-    return config if is_enabled(config) else None
+    if not is_enabled(config):
+        return None
+    set_dodo_values(config[CONJURE_KEY])
+    return config
 
 
 def load_tasks(
@@ -54,12 +58,17 @@ def load_tasks(
     Raises:
         InvalidDodoFile, InvalidTask: doit's own validation of the dodo.py.
     """
+    prepare(command, params, args, config)
+    return _load_with_extra_keys(command.loader.load_tasks, command, args)
+
+
+def prepare(command: DoitCmdBase, params: Any, args: Sequence[str], config: dict[str, Any]) -> None:
+    """doit's steps before loading tasks: defaults from DOIT_CONFIG, the selection."""
     params.update_defaults(config)
     command.check_minversion(params.get("minversion"))
     command.sel_default_tasks = len(args) == 0
     command.sel_tasks = list(args) or params.get("default_tasks")
     CmdAction.STRING_FORMAT = params.get("action_string_formatting", "old")
-    return _load_with_extra_keys(command.loader.load_tasks, command, args)
 
 
 def _load_with_extra_keys(
@@ -150,10 +159,17 @@ class Run(_Conjure, cmd_run.Run):
     )
 
     def execute_conjure(self, params: Any, args: list[str], config: dict[str, Any]) -> int:
+        from conjure.cli import noop
+
+        prepare(self, params, args, config)
+        settings = noop.run_settings(params, config)
+        loaded = noop.load_recorded(self.loader.load_tasks, self, args, config, settings)
+        code = noop.serve(loaded, params, settings)
+        if code is not None:
+            return code
         from conjure.cli.run import run_tasks
 
-        tasks = load_tasks(self, params, args, config)
-        return run_tasks(self, params, tasks, config)
+        return run_tasks(self, params, loaded, settings)
 
 
 class List(_Conjure, cmd_list.List):

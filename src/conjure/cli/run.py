@@ -4,60 +4,52 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from doit.task import Task
-
+from conjure.cli import noop
 from conjure.cli.commands import select
+from conjure.cli.noop import LoadedTasks
 from conjure.cli.session import (
     Session,
     attach_tasks,
     check_missing_sources,
-    cli_settings,
     open_session,
 )
 from conjure.engine.capture import routed_std_streams
 from conjure.engine.events import FAILED, RAN, Notice, RunFinished, RunStarted, TaskResult
+from conjure.engine.layout import RUNS_DIR
 from conjure.engine.plan import explain
 from conjure.engine.records import (
     chrome_trace,
     new_run_id,
-    run_record,
-    save_run_record,
+    record_run,
     write_json_atomic,
 )
 from conjure.engine.scheduler import Interrupted, RunOptions, Scheduler
 from conjure.errors import EXIT_OK, EXIT_TASK_FAILED
 from conjure.report import Reporter, make_reporter
+from conjure.settings import Settings
 
 
-def run_tasks(command: Any, params: Any, tasks: list[Task], config: dict[str, Any]) -> int:
+def run_tasks(command: Any, params: Any, loaded: LoadedTasks, settings: Settings) -> int:
     """Runs the selected tasks; returns the exit code (0, 1, 130 or 143).
 
     Raises:
         ConjureError: bad configuration or an invalid graph (exit code 2), before anything runs.
     """
-    jobs = params.get("num_process") or None
-    session = open_session(
-        config,
-        cli_settings(
-            jobs=jobs,
-            keep_going=True if params.get("continue") else None,
-            output=params.get("output") or None,
-        ),
-    )
+    session = open_session({}, {}, settings)
     try:
-        return _run(command, params, session, tasks)
+        return _run(command, params, session, loaded)
     finally:
         session.close()
 
 
-def _run(command: Any, params: Any, session: Session, tasks: list[Task]) -> int:
+def _run(command: Any, params: Any, session: Session, loaded: LoadedTasks) -> int:
+    tasks = loaded.tasks()
     attach_tasks(session, tasks)
     assert session.graph is not None
     selected = select(tasks, command.sel_tasks)
@@ -71,7 +63,10 @@ def _run(command: Any, params: Any, session: Session, tasks: list[Task]) -> int:
     forced = frozenset(names) if params.get("always") else frozenset()
     if params.get("dry_run"):
         return _dry_run(session, names, forced, reporter)
-    return _execute(session, names, forced, params, reporter)
+    code, results = _execute(session, names, forced, params, reporter)
+    if code == EXIT_OK and not forced and not params.get("single"):
+        noop.save(session, loaded, names, results, hidden)
+    return code
 
 
 def _dry_run(
@@ -89,7 +84,8 @@ def _dry_run(
 
 def _execute(
     session: Session, names: Sequence[str], forced: frozenset[str], params: Any, reporter: Reporter
-) -> int:
+) -> tuple[int, list[TaskResult]]:
+    """Runs the tasks; returns the exit code and every task's result."""
     assert session.graph is not None
     settings = session.settings
     jobs = settings.jobs or os.cpu_count() or 1
@@ -125,21 +121,21 @@ def _execute(
                 reporter.handle(Notice(warning))
     finished = time.time()
     code = interrupted or _exit_code(results)
-    record = run_record(
+    path = record_run(
+        session.cache_dir / RUNS_DIR,
         run_id,
         results,
         started=started,
         finished=finished,
-        argv=sys.argv[1:],
         jobs=jobs,
         exit_code=code,
+        keep=settings.keep_runs,
     )
-    path = save_run_record(session.cache_dir / "runs", record, settings.keep_runs)
     if params.get("trace"):
         write_json_atomic(Path(params["trace"]), chrome_trace(results, started))
     reporter.handle(RunFinished(results, finished - started, bool(interrupted), str(path)))
     reporter.close()
-    return code
+    return code, results
 
 
 def _exit_code(results: Sequence[TaskResult]) -> int:

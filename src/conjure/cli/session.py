@@ -17,6 +17,7 @@ from conjure.engine.files import FileIndex
 from conjure.engine.fingerprint import set_project_root
 from conjure.engine.graph import Graph, NodeSpec, build_graph
 from conjure.engine.hashing import Digester
+from conjure.engine.layout import STATE_FILE
 from conjure.engine.state import StateStore, TaskRecord
 from conjure.engine.status import StatusChecker
 from conjure.errors import GraphError, UnsupportedError
@@ -38,6 +39,7 @@ class Session:
         files: file digests for this command.
         records: every task's last successful run.
         values: saved values of tasks.
+        generation: the state's generation when the records were read.
     """
 
     root: Path
@@ -47,6 +49,7 @@ class Session:
     files: FileIndex
     records: dict[str, TaskRecord]
     values: Values
+    generation: int = 0
     works: dict[str, DoitWork] = field(default_factory=dict)
     graph: Graph | None = None
 
@@ -88,8 +91,15 @@ class Session:
         self.state.close()
 
 
-def open_session(dodo_config: Mapping[str, Any], cli_values: Mapping[str, Any]) -> Session:
+def open_session(
+    dodo_config: Mapping[str, Any],
+    cli_values: Mapping[str, Any],
+    settings: Settings | None = None,
+) -> Session:
     """Opens the project in the current directory (where doit put us: the dodo's folder).
+
+    ``settings``, when given, are the already resolved settings (``dodo_config`` and
+    ``cli_values`` are then not read again).
 
     Raises:
         ConfigError: a setting is invalid.
@@ -97,12 +107,14 @@ def open_session(dodo_config: Mapping[str, Any], cli_values: Mapping[str, Any]) 
     """
     root = Path(os.getcwd())
     set_project_root(str(root))
-    settings = load_settings(root, dodo_config.get(CONJURE_KEY, {}), cli_values)
+    if settings is None:
+        settings = load_settings(root, dodo_config.get(CONJURE_KEY, {}), cli_values)
     digester = Digester(settings.hash)
-    state = StateStore(root / settings.cache_dir / "state.sqlite", settings.hash)
+    state = StateStore(root / settings.cache_dir / STATE_FILE, settings.hash)
     files = FileIndex(digester, state.load_files(), str(root))
+    generation = state.generation()  # before the records: a later change is then noticed
     records = state.load_tasks()
-    return Session(root, settings, state, digester, files, records, Values(records))
+    return Session(root, settings, state, digester, files, records, Values(records), generation)
 
 
 def attach_tasks(session: Session, tasks: Sequence[Task]) -> None:

@@ -6,6 +6,12 @@ the new stat is recorded, so the next run is back on the fast path even if the c
 not change. A stat that is too recent to be trusted (the file could change again within the
 file system's timestamp granularity, as git's "racily clean" entries) is recorded with an
 impossible mtime, so the next run hashes it once more.
+
+How recent is too recent depends on the timestamps: a file system with sub-second
+timestamps (ext4, XFS, btrfs, APFS, NTFS) stamps writes from a clock that ticks every few
+milliseconds, so a write after the file was read gets a later mtime once ``FINE_RACY_SECONDS``
+have passed; a whole-second mtime (FAT, HFS+, ext3, or times set by ``tar``/``touch -d``)
+gets the conservative ``RACY_SECONDS``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ MISSING = ""
 """Digest of a path that does not exist."""
 
 RACY_SECONDS = 2.0
+"""Racy window for whole-second timestamps (FAT stores even seconds)."""
+
+FINE_RACY_SECONDS = 0.1
+"""Racy window for sub-second timestamps: well above a 10 ms clock tick (HZ=100) and
+Windows' 15.6 ms timer."""
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
 FileRow = tuple[int, int, int, str]
@@ -96,6 +107,24 @@ class FileIndex:
         self._rows[key] = (st.st_size, st.st_mtime_ns, st.st_ino, digest)
         self.dirty[key] = _stored_row(st, digest)
 
+    def settled_stat(self, key: str) -> tuple[int, int, int] | None:
+        """A regular file's (size, mtime_ns, inode) when it still matches the row its digest
+        came from and that row is old enough to trust; None otherwise (racy, changed since,
+        a directory, gone). The no-op snapshot is made only of such stats."""
+        row = self._rows.get(key)
+        if row is None or row[1] < 0:
+            return None
+        try:
+            st = os.stat(key)
+        except OSError:
+            return None
+        found = (st.st_size, st.st_mtime_ns, st.st_ino)
+        if not stat_mod.S_ISREG(st.st_mode) or found != row[:3]:
+            return None
+        if is_racy(st.st_mtime_ns, time.time()):
+            return None
+        return found
+
     def _file_digest(self, key: str, st: os.stat_result) -> str:
         row = self._rows.get(key)
         if (
@@ -141,5 +170,16 @@ class FileIndex:
 def _stored_row(st: os.stat_result, digest: str) -> FileRow:
     """The row to store for a file: its stat, but an impossible mtime when the stat is too
     recent to be trusted (it could change again within the timestamp granularity)."""
-    mtime = -1 if time.time() - st.st_mtime_ns / 1e9 < RACY_SECONDS else st.st_mtime_ns
+    mtime = -1 if is_racy(st.st_mtime_ns, time.time()) else st.st_mtime_ns
     return (st.st_size, mtime, st.st_ino, digest)
+
+
+def is_racy(mtime_ns: int, now: float) -> bool:
+    """Whether a file with this mtime could still change without its mtime moving.
+
+    Args:
+        mtime_ns: the file's mtime.
+        now: the time the file is being read (Unix seconds).
+    """
+    window = RACY_SECONDS if mtime_ns % 1_000_000_000 == 0 else FINE_RACY_SECONDS
+    return now - mtime_ns / 1e9 < window

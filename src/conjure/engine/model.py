@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from conjure.engine.graph import NodeSpec
-from conjure.engine.state import TaskRecord
+if TYPE_CHECKING:  # annotations only: events import this module on the no-op path
+    from conjure.engine.graph import NodeSpec
+    from conjure.engine.state import TaskRecord
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class Reason:
     Attributes:
         kind: a short code: ``never-ran``, ``forced``, ``definition``, ``uptodate``,
             ``always``, ``target-missing``, ``target-changed``, ``file-changed``,
-            ``file-added``, ``file-removed``, ``upstream``.
+            ``file-added``, ``file-removed``, ``upstream``; ``finally`` (explanations only: a
+            finally task's note that it also runs after a failure).
         message: one line for a person.
         path: the file concerned, if any.
         old: the recorded digest or value, if any.
@@ -122,7 +124,13 @@ class Outcome:
 
 
 class Work(Protocol):
-    """A task as the engine runs it; the doit glue provides the implementation."""
+    """A task as the engine runs it; the doit glue provides the implementation.
+
+    Attributes:
+        is_finally: a *finally* task: it starts once each of its dependencies has finished
+            in any way (failed and skipped included), also after a fail-fast stop, and
+            fail-fast does not cancel it (the scheduler's module doc has the rules).
+    """
 
     name: str
     spec: NodeSpec
@@ -130,6 +138,7 @@ class Work(Protocol):
     timeout: float | None
     always_runs: bool
     cacheable: bool
+    is_finally: bool
 
     @property
     def uses_python(self) -> bool:
@@ -152,8 +161,18 @@ class Work(Protocol):
         """Evaluates the task's ``uptodate`` items; a reason for each that says stale."""
         ...
 
-    def execute(self, changed: list[str], cancel: Cancel) -> Outcome:
-        """Runs the task's actions in the calling (worker) thread."""
+    def execute(
+        self, changed: list[str], cancel: Cancel, upstream: Mapping[str, str] | None = None
+    ) -> Outcome:
+        """Runs the task's actions in the calling (worker) thread.
+
+        Args:
+            changed: the file dependencies that changed.
+            cancel: set when the task must stop.
+            upstream: for a finally task, the status each of its dependencies ended with
+                (``ran``, ``cached``, ``up-to-date``, ``failed``, ``cancelled``,
+                ``skipped``); None for other tasks.
+        """
         ...
 
     def teardown(self) -> Outcome:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from conjure.engine.events import UP_TO_DATE, WOULD_RUN, TaskResult
-from conjure.engine.model import Work
+from conjure.engine.model import Reason, Work
 from conjure.engine.status import Check, StatusChecker
+
+FINALLY_REASON = Reason(
+    "finally", "a finally task: runs after its dependencies finish, also when one fails"
+)
 
 
 def explain(
@@ -19,7 +23,8 @@ def explain(
     """Checks every task in dependency order as if the run happened, executing nothing.
 
     A task that would run makes the files it creates "pending": its dependents are told
-    they would run because of it instead of reading files that may not exist yet.
+    they would run because of it instead of reading files that may not exist yet. A finally
+    task that would run says so as its last reason (it also runs when a dependency fails).
     ``checks``, when given, receives every task's check (for explaining cache keys).
 
     Raises:
@@ -34,7 +39,8 @@ def explain(
             checks[name] = check
         if check.stale:
             pending.update({target: name for target in work.spec.targets})
-            results.append(TaskResult(name, WOULD_RUN, reasons=check.reasons))
+            reasons = [*check.reasons, *([FINALLY_REASON] if work.is_finally else [])]
+            results.append(TaskResult(name, WOULD_RUN, reasons=reasons))
         else:
             results.append(TaskResult(name, UP_TO_DATE))
     return results

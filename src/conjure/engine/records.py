@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -76,6 +77,47 @@ def _task_entry(result: TaskResult) -> dict[str, Any]:
         "error": result.error or None,
         **({"source": result.source} if result.source else {}),
     }
+
+
+def record_run(
+    runs_dir: Path,
+    run_id: str,
+    results: Sequence[TaskResult],
+    *,
+    started: float,
+    finished: float,
+    jobs: int,
+    exit_code: int,
+    keep: int,
+    **extra: Any,
+) -> Path:
+    """Builds the run's record (with this process's arguments) and saves it.
+
+    Args:
+        runs_dir: ``cache/runs``.
+        run_id: the run's id.
+        results: every task's result.
+        started: Unix time the run started.
+        finished: Unix time it finished.
+        jobs: the number of workers.
+        exit_code: the run's exit code.
+        keep: how many records to keep.
+        **extra: more top-level fields (e.g. ``from_snapshot``).
+
+    Returns:
+        The record's path.
+    """
+    record = run_record(
+        run_id,
+        results,
+        started=started,
+        finished=finished,
+        argv=sys.argv[1:],
+        jobs=jobs,
+        exit_code=exit_code,
+    )
+    record.update(extra)
+    return save_run_record(runs_dir, record, keep)
 
 
 def save_run_record(runs_dir: Path, record: dict[str, Any], keep: int) -> Path:

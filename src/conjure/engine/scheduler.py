@@ -5,6 +5,12 @@ they become ready, starts stale ones on worker threads and records each success 
 arrives. Workers only run actions. A failure stops the run (fail-fast: running tasks are
 cancelled) unless ``keep_going`` is set, in which case everything that does not depend on the
 failure still runs. Dependents of a failed task never start.
+
+A *finally* task (``work.is_finally``) is the exception: it starts once each of its
+dependencies has finished in any way (ran, up to date, cached, failed, cancelled or skipped),
+also after a fail-fast stop, and fail-fast never cancels it. Its own outcome is what its
+dependents see: a failure upstream of it does not skip them past it. Ctrl-C and SIGTERM stop
+everything, finally tasks included.
 """
 
 from __future__ import annotations
@@ -40,6 +46,12 @@ from conjure.errors import GraphError
 
 if TYPE_CHECKING:
     from conjure.engine.cache.outputs import OutputCache
+
+SUCCESS = frozenset({RAN, CACHED, UP_TO_DATE})
+"""Statuses after which a task's dependents may start (and a finally task's ``upstream``
+entries that mean "succeeded")."""
+
+_NOT_STARTED = "not started: the run stopped"
 
 
 class Interrupted(Exception):  # noqa: N818 - a stop request, not an error
@@ -180,19 +192,41 @@ class Scheduler:
             self._finish(name, outcome, end)
         for name in self.names:
             if name not in self.results:
-                self._result(TaskResult(name, SKIPPED, error="not started: the run stopped"))
+                self._result(TaskResult(name, SKIPPED, error=_NOT_STARTED))
 
     def _dispatch(self) -> None:
-        """Starts ready tasks while workers are free, highest priority first."""
+        """Starts ready tasks while workers are free, highest priority first.
+
+        After a fail-fast stop only finally tasks start; every other ready task is skipped
+        (with what depends on it), which is what lets the finally tasks after it start.
+        """
+        if self._stopping:
+            self._skip_ready()
         held: list[tuple[float, int, str]] = []
-        while self._ready and not self._stopping and len(self._running) < self.options.jobs:
+        while self._ready and len(self._running) < self.options.jobs:
             entry = heapq.heappop(self._ready)
             work = self.works[entry[2]]
+            if work.name in self.results:
+                continue
             if work.pool is not None and self._pool_full(work.pool):
                 held.append(entry)
                 continue
             self._start_or_skip(work)
         for entry in held:
+            heapq.heappush(self._ready, entry)
+
+    def _skip_ready(self) -> None:
+        """Skips the ready tasks that are not finally tasks, and their dependents."""
+        kept: list[tuple[float, int, str]] = []
+        while self._ready:
+            entry = heapq.heappop(self._ready)
+            if self.works[entry[2]].is_finally:
+                kept.append(entry)
+                continue
+            for name in [entry[2], *self._dependents_of(entry[2])]:
+                if name not in self.results:
+                    self._result(TaskResult(name, SKIPPED, error=_NOT_STARTED))
+        for entry in kept:
             heapq.heappush(self._ready, entry)
 
     def _pool_full(self, pool: str) -> bool:
@@ -208,10 +242,11 @@ class Scheduler:
             record = self.checker.records.get(work.name)
             self.keys[work.name] = record.key if record else None
             self._result(TaskResult(work.name, UP_TO_DATE))
-            self._release(work.name)
             return
-        self.state.invalidate(work.name)
-        key = self._key(work, check)
+        if work.name in self.checker.records:  # a task that never succeeded has no record
+            self.state.invalidate(work.name)
+        upstream = self._upstream(work)
+        key = self._key(work, check, upstream)
         worker = self._free_workers.pop()
         cancel = Cancel()
         self._running[work.name] = _Running(work, check, cancel, worker, time.time(), key)
@@ -220,17 +255,28 @@ class Scheduler:
         self.emit(TaskStarted(work.name, worker, check.reasons))
         thread = threading.Thread(
             target=self._work,
-            args=(work, check, cancel, key),
+            args=(work, check, cancel, key, upstream),
             name=f"conjure-{work.name}",
             daemon=True,
         )
         thread.start()
 
-    def _key(self, work: Work, check: Check) -> _Key | None:
-        """The task's key, when the cache is on and every dependency's key is known."""
+    def _upstream(self, work: Work) -> dict[str, str] | None:
+        """For a finally task, how each of its dependencies in this run ended; else None."""
+        if not work.is_finally:
+            return None
+        return {d: self.results[d].status for d in self.graph.deps[work.name] if d in self.results}
+
+    def _key(self, work: Work, check: Check, upstream: dict[str, str] | None) -> _Key | None:
+        """The task's key, when the cache is on and every dependency's key is known.
+
+        A finally task after a failure upstream has none: what it produces then must not be
+        restored for a run whose dependencies succeed with the same inputs (a flaky test).
+        """
         if self._open_cache is not None:
             self.cache, self._open_cache = self._open_cache(), None
-        if self.cache is None:
+        if self.cache is None or (upstream and not all(s in SUCCESS for s in upstream.values())):
+            self.keys[work.name] = None
             return None
         deps = {}
         for dep in self.graph.deps[work.name]:
@@ -247,7 +293,14 @@ class Scheduler:
         cacheable = work.cacheable and not any(r.kind == "forced" for r in check.reasons)
         return _Key(key, parts, cacheable)
 
-    def _work(self, work: Work, check: Check, cancel: Cancel, key: _Key | None) -> None:
+    def _work(
+        self,
+        work: Work,
+        check: Check,
+        cancel: Cancel,
+        key: _Key | None,
+        upstream: dict[str, str] | None,
+    ) -> None:
         """Worker thread body: restores from the cache or runs the actions, never raises."""
         notes: list[str] = []
         try:
@@ -256,7 +309,7 @@ class Scheduler:
                 outcome = self._restore(key, notes)
             if outcome is None:
                 started = time.time()
-                outcome = work.execute(check.changed_files, cancel)
+                outcome = work.execute(check.changed_files, cancel, upstream)
                 if outcome.ok and key is not None and key.cacheable and not cancel.cancelled:
                     self._save(work, key, outcome, time.time() - started, notes)
         except BaseException as err:  # noqa: BLE001 - a worker must always report back
@@ -324,7 +377,6 @@ class Scheduler:
         if outcome.ok:
             self.outcomes[name] = outcome
             self._result(result)
-            self._release(name)
             return
         result.status = (
             CANCELLED if running.cancel.cancelled and not _timed_out(running) else FAILED
@@ -364,8 +416,7 @@ class Scheduler:
 
     def _fail(self, result: TaskResult) -> None:
         self._result(result)
-        blocked = self._dependents_of(result.name)
-        for name in blocked:
+        for name in self._dependents_of(result.name):
             if name not in self.results:
                 self._result(
                     TaskResult(name, SKIPPED, error=f"not run: {result.name!r} {result.status}")
@@ -373,30 +424,36 @@ class Scheduler:
         if not self.options.keep_going and not self._stopping:
             self._stopping = True
             for running in self._running.values():
-                running.cancel.cancel("fail-fast")
+                if not running.work.is_finally:
+                    running.cancel.cancel("fail-fast")
 
     def _dependents_of(self, name: str) -> list[str]:
+        """What a failure of ``name`` skips: its dependents, transitively, up to (and not
+        including) finally tasks, which run and decide for their own dependents."""
         found: list[str] = []
-        stack = list(self._dependents.get(name, ()))
+        stack = [d for d in self._dependents.get(name, ()) if not self.works[d].is_finally]
         seen = set(stack)
         while stack:
             current = stack.pop()
             found.append(current)
             for other in self._dependents.get(current, ()):
-                if other not in seen:
+                if other not in seen and not self.works[other].is_finally:
                     seen.add(other)
                     stack.append(other)
         return sorted(found, key=self._order.__getitem__)
 
-    def _release(self, name: str) -> None:
-        for dependent in self._dependents[name]:
-            self._waiting[dependent] -= 1
-            if self._waiting[dependent] == 0 and dependent not in self.results:
-                self._push(dependent)
-
     def _result(self, result: TaskResult) -> None:
+        """Records and emits a task's result, then counts it as done for the tasks waiting
+        for it: all of them after a success, only finally tasks otherwise."""
         self.results[result.name] = result
         self.emit(result)
+        ok = result.status in SUCCESS
+        for dependent in self._dependents.get(result.name, ()):
+            if dependent in self.results or not (ok or self.works[dependent].is_finally):
+                continue
+            self._waiting[dependent] -= 1
+            if self._waiting[dependent] == 0:
+                self._push(dependent)
 
     def _abort(self, why: str) -> None:
         """Stops every running task and waits for the workers to report."""

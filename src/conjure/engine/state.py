@@ -9,12 +9,16 @@ What is stored, all with paths relative to the project root:
 
 A task's row is deleted when it starts and written, in one transaction, only after it
 succeeded: a run killed at any moment never leaves a row that a later run would trust.
+Every such change also bumps a generation number and deletes the no-op snapshot (see
+``conjure.cli.noop``) inside the same transaction, so no snapshot outlives the records it
+was taken from.
 SQLite in WAL mode lets two ``doit`` processes share one ``cache/`` without losing either
 side's records. A corrupt database is set aside and rebuilt (tasks re-run; no file is lost).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from conjure.engine.files import FileRow
+from conjure.engine.layout import SNAPSHOT_FILE
 from conjure.errors import ConjureError
 
 SCHEMA_VERSION = 2
@@ -132,6 +137,7 @@ class StateStore:
 
     def __init__(self, path: Path, algorithm: str) -> None:
         self.path = path
+        self.snapshot_path = path.with_name(SNAPSHOT_FILE)
         self.warnings: list[str] = []
         self._conn = self._open_or_rebuild(algorithm)
 
@@ -179,6 +185,7 @@ class StateStore:
             return
         with _Transaction(conn):
             if row is not None:
+                self._changed(conn)
                 conn.execute("DELETE FROM files")
                 self.warnings.append(
                     f"hash algorithm changed from {row[0]} to {algorithm}: tasks re-run once"
@@ -186,6 +193,7 @@ class StateStore:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('hash', ?)", (algorithm,))
 
     def _set_aside(self) -> Path:
+        _unlink(self.snapshot_path)
         aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
         for suffix in ("", "-wal", "-shm"):
             source = Path(str(self.path) + suffix)
@@ -229,9 +237,37 @@ class StateStore:
         except sqlite3.DatabaseError as err:
             raise StateError(f"cannot read state database {self.path}: {err}") from None
 
+    def generation(self) -> int:
+        """How many times task records changed; read it before ``load_tasks``."""
+        row = self._query("SELECT value FROM meta WHERE key='generation'")
+        return int(row[0][0]) if row else 0
+
+    def write_snapshot(self, data: bytes, generation: int) -> bool:
+        """Writes the no-op snapshot atomically, unless records changed since ``generation``.
+
+        The check and the write happen under the database's write lock, so a concurrent
+        change either comes first (and is seen) or deletes the snapshot after it.
+        """
+        with _Transaction(self._conn):
+            if self.generation() != generation:
+                return False
+            tmp = self.snapshot_path.with_name(f".{SNAPSHOT_FILE}.{os.getpid()}")
+            tmp.write_bytes(data)
+            os.replace(tmp, self.snapshot_path)
+        return True
+
+    def _changed(self, conn: sqlite3.Connection) -> None:
+        """Inside a write transaction: records are about to change."""
+        _unlink(self.snapshot_path)
+        conn.execute(
+            "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
     def invalidate(self, name: str) -> None:
         """Forgets a task's record before it runs, so an interrupted run is never trusted."""
         with _Transaction(self._conn):
+            self._changed(self._conn)
             self._conn.execute("DELETE FROM tasks WHERE name=?", (name,))
 
     def record(
@@ -246,6 +282,7 @@ class StateStore:
         which a later start deletes) for explaining a later cache miss.
         """
         with _Transaction(self._conn):
+            self._changed(self._conn)
             self._write_files(files)
             if record.key is not None and key_parts is not None:
                 self._conn.execute(
@@ -284,16 +321,23 @@ class StateStore:
     def remove(self, names: Iterable[str]) -> None:
         """Forgets the named tasks' records."""
         with _Transaction(self._conn):
+            self._changed(self._conn)
             self._conn.executemany("DELETE FROM tasks WHERE name=?", [(n,) for n in names])
 
     def remove_all(self) -> None:
         """Forgets every task's record (stat rows are kept: they are facts about files)."""
         with _Transaction(self._conn):
+            self._changed(self._conn)
             self._conn.execute("DELETE FROM tasks")
 
     def close(self) -> None:
         """Closes the database."""
         self._conn.close()
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 class _Transaction:

@@ -18,14 +18,14 @@ from conjure.testing._suite import GoTests, PytestTests, Suite
 from conjure.testing._tasks import TestTasks, test_tasks
 
 if TYPE_CHECKING:
-    from conjure.testing._coverage import merge_go_profiles
+    from conjure.testing._coverage import CoverageSpec, merge_go_profiles
     from conjure.testing._durations import merge_durations, read_durations, record_durations
     from conjure.testing._gotest import parse_go_json
     from conjure.testing._html import render_report, write_report
     from conjure.testing._junit import merged_junit, parse_pytest_junit
     from conjure.testing._model import SuiteResult, TestCase
     from conjure.testing._shard import ShardSpec, assign, parse_shard
-    from conjure.testing._summary import CoverageSpec, summarize, summary_table
+    from conjure.testing._summary import summarize, summary_table
 
 __all__ = [
     "CoverageSpec",
@@ -67,7 +67,7 @@ _LAZY = {
     "ShardSpec": "_shard",
     "assign": "_shard",
     "parse_shard": "_shard",
-    "CoverageSpec": "_summary",
+    "CoverageSpec": "_coverage",
     "summarize": "_summary",
     "summary_table": "_summary",
 }

@@ -7,8 +7,9 @@ The merge writes into this checkout's cache folder:
   cases of every shard;
 - ``testing/summary.json``: counts per suite, failures, flaky and slowest tests, which shards
   were merged and which are missing;
-- ``testing/coverage/``: the shards' Go cover profiles merged into ``go-combined.out``;
-  their Python data files combined into ``python.xml`` when coverage.py can run here;
+- ``testing/coverage/``: the shards' Go cover profiles merged into ``go-combined.out``
+  (+ ``.html``); their Python data files combined into ``python.xml`` and ``python-html/``
+  when coverage.py can run here (a note otherwise);
 - ``testing/durations.json``: the shards' measures folded in, so the next plan balances on
   them;
 - ``report.html``: the page ``doit report`` draws, its timeline made of the shards' suite
@@ -30,11 +31,10 @@ from typing import Any
 
 from conjure.errors import ConfigError
 from conjure.testing._coverage import (
-    combine_python_files,
-    coverage_command,
-    is_profile_of,
+    CoverageSpec,
+    combine_coverage,
+    coverage_files,
     merge_go_profiles,
-    write_go_combined,
 )
 from conjure.testing._durations import (
     durations_path,
@@ -47,7 +47,7 @@ from conjure.testing._html import render_report
 from conjure.testing._junit import merged_junit
 from conjure.testing._model import FAILED, SuiteResult, TestCase
 from conjure.testing._shard import ShardSpec, parse_shard
-from conjure.testing._summary import CoverageSpec, summary_data, summary_table
+from conjure.testing._summary import summary_data, summary_table
 
 USAGE = "give each shard's copy of cache/testing/, e.g. doit ci-merge shards/*/testing"
 
@@ -88,17 +88,7 @@ class Shard:
     def coverage_files(self) -> tuple[list[Path], list[Path]]:
         """The Go cover profiles and Python coverage data files of the suites of its run
         (``coverage/go/<suite>-N.out``, ``coverage/python/.coverage.<suite>.*``)."""
-        cover = self.folder / "coverage"
-        go = [
-            p
-            for s in self.suites
-            for p in sorted((cover / "go").glob(f"{s}-*.out"))
-            if is_profile_of(p, s)
-        ]
-        python = [
-            p for s in self.suites for p in sorted((cover / "python").glob(f".coverage.{s}.*"))
-        ]
-        return go, python
+        return coverage_files(self.folder / "coverage", self.suites)
 
 
 def load_shards(folders: Sequence[str]) -> list[Shard]:
@@ -265,8 +255,9 @@ def merge_shards(cache_dir: Path, folders: Sequence[str], coverage: Any = None) 
     (folder / "junit.xml").write_bytes(merged_junit(results))
     summary = summary_data(results, suites, since=0.0)
     spec = coverage if isinstance(coverage, CoverageSpec) else None
-    summary["coverage"], coverage_notes = _merge_coverage(folder / "coverage", shards, spec)
-    notes += coverage_notes
+    go = [p for s in shards for p in s.coverage_files()[0]]
+    python = [p for s in shards for p in s.coverage_files()[1]]
+    summary["coverage"] = combine_coverage(folder / "coverage", go, python, spec)
     summary.update(
         ok=bool(summary["ok"]) and not missing,
         shards=[str(s.spec) for s in shards],
@@ -309,33 +300,6 @@ def _fold_durations(cache_dir: Path, shards: Sequence[Shard]) -> str:
     )
     write_json_atomic(marker, {"folded": digest})
     return f"durations: {len(record)} tests in {path}"
-
-
-def _merge_coverage(
-    cover: Path, shards: Sequence[Shard], spec: CoverageSpec | None
-) -> tuple[dict[str, Any], list[str]]:
-    found: dict[str, Any] = {}
-    notes: list[str] = []
-    go = [p for s in shards for p in s.coverage_files()[0]]
-    percent = write_go_combined(go, cover / "go-combined.out", spec.go_module if spec else None)
-    if percent is not None:
-        found["go_percent"] = round(percent, 1)
-        found["go_profile"] = str(cover / "go-combined.out")
-    python = [p for s in shards for p in s.coverage_files()[1]]
-    if not python:
-        return found, notes
-    command = coverage_command(spec.python_project if spec else None)
-    if command is None:
-        notes.append(
-            f"{len(python)} Python coverage data file(s) not combined: coverage is not "
-            "importable here (add it to the environment, or pass "
-            "CoverageSpec(python_project=...) to test_tasks)"
-        )
-        return found, notes
-    report = combine_python_files(python, command, cover / "python")
-    found["python_report"] = report.strip().splitlines()[-1:]
-    found["python_xml"] = str(cover / "python.xml")
-    return found, notes
 
 
 def merged_run(shards: Sequence[Shard], argv: list[str]) -> dict[str, Any]:

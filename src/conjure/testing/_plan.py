@@ -21,7 +21,15 @@ from typing import Any
 
 from conjure.testing._durations import durations_path, read_durations, write_json_atomic
 from conjure.testing._model import format_ident
-from conjure.testing._shard import ShardSpec, balance, estimate, parse_shard, shard_tests, shuffled
+from conjure.testing._shard import (
+    ShardSpec,
+    assign,
+    balance,
+    chunk_tests,
+    estimate,
+    parse_shard,
+    shuffled,
+)
 from conjure.testing._suite import GoTests, PytestTests, Tests, tests_from_dict
 
 _GO_TEST_NAME = re.compile(r"^(Test|Example|Fuzz)\w*$")
@@ -137,26 +145,25 @@ def make_plan(
     chunks: int = 0,
     seed: int | None = None,
 ) -> dict[str, Any]:
-    """Splits collected tests into shards; pure.
+    """Splits collected tests into shards, and this shard's tests of each suite into chunks;
+    pure.
 
     Returns:
-        JSON-ready data: ``shards`` (index, tests, predicted seconds, chunks), ``balance``
-        (slowest / mean shard), ``unknown`` (tests with no recorded duration), and ``run``:
-        this shard's selectors per suite and part, in run order (shuffled with ``seed``).
+        JSON-ready data: ``shards`` (index, tests, predicted seconds), ``balance`` (slowest /
+        mean shard), ``unknown`` (tests with no recorded duration), ``run``: this shard's
+        selectors per suite and part, in run order (shuffled with ``seed``), and with
+        ``chunks`` > 0, ``suite_chunks``: per suite, its chunks (predicted seconds and selectors
+        per part), heaviest first.
     """
     by_id = {f"{t.suite}\x00{t.key}": t for t in tests}
     known = estimate([t.key for t in tests], durations)
     weights = {item: known[t.key] for item, t in by_id.items()}
-    shards, chunk_numbers = shard_tests(weights, shard, chunks)
-    mine = shards[shard.index - 1]
+    shards = assign(weights, shard.total)
     position = {item: i for i, item in enumerate(by_id)}
+    mine = shards[shard.index - 1]
     order = shuffled(mine, seed) if seed is not None else sorted(mine, key=position.__getitem__)
-    run: dict[str, dict[str, list[str]]] = {}
-    for item in order:
-        test = by_id[item]
-        run.setdefault(test.suite, {}).setdefault(str(test.part), []).append(test.selector)
     loads = [sum(weights[i] for i in items) for items in shards]
-    return {
+    plan: dict[str, Any] = {
         "shard": str(shard),
         "chunks": chunks,
         "seed": seed,
@@ -164,12 +171,44 @@ def make_plan(
         "unknown": sum(1 for t in tests if t.key not in durations),
         "balance": balance(loads),
         "shards": [
-            {"index": i + 1, "tests": len(items), "predicted": loads[i], "chunks": chunk_numbers[i]}
+            {"index": i + 1, "tests": len(items), "predicted": loads[i]}
             for i, items in enumerate(shards)
         ],
-        "run": run,
+        "run": _selectors(order, by_id),
         "tests": [by_id[i].ident for i in order],
     }
+    if chunks:
+        plan["suite_chunks"] = _chunks(order, by_id, weights, chunks)
+    return plan
+
+
+def _selectors(
+    items: Sequence[str], by_id: dict[str, Collected]
+) -> dict[str, dict[str, list[str]]]:
+    """Selectors per suite and part, in the order of ``items``."""
+    run: dict[str, dict[str, list[str]]] = {}
+    for item in items:
+        test = by_id[item]
+        run.setdefault(test.suite, {}).setdefault(str(test.part), []).append(test.selector)
+    return run
+
+
+def _chunks(
+    order: Sequence[str], by_id: dict[str, Collected], weights: dict[str, float], count: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Each suite's tests of this shard in up to ``count`` chunks (run order kept inside)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for suite in dict.fromkeys(by_id[item].suite for item in order):
+        items = [item for item in order if by_id[item].suite == suite]
+        rank = {item: i for i, item in enumerate(items)}
+        found[suite] = [
+            {
+                "predicted": sum(weights[i] for i in chunk),
+                "run": _selectors(sorted(chunk, key=rank.__getitem__), by_id)[suite],
+            }
+            for chunk in chunk_tests({i: weights[i] for i in items}, count)
+        ]
+    return found
 
 
 def apply_filters(
@@ -194,12 +233,14 @@ def describe_plan(plan: dict[str, Any], suites: Sequence[str]) -> str:
     ]
     for entry in plan["shards"]:
         mark = "  <- this shard" if str(entry["index"]) == plan["shard"].split("/")[0] else ""
-        chunks = f"  chunks {','.join(map(str, entry['chunks']))}" if entry["chunks"] else ""
         lines.append(
             f"  shard {entry['index']}: {entry['tests']:5d} tests, predicted "
-            f"{entry['predicted']:8.2f}s{chunks}{mark}"
+            f"{entry['predicted']:8.2f}s{mark}"
         )
     lines.append(f"slowest/mean shard: {plan['balance']:.3f}")
+    for suite, chunks in plan.get("suite_chunks", {}).items():
+        seconds = ", ".join(f"{c['predicted']:.2f}s" for c in chunks)
+        lines.append(f"suite {suite}: {len(chunks)} chunk(s) on this shard, predicted {seconds}")
     if plan["seed"] is not None:
         lines.append(f"order shuffled with --seed {plan['seed']}")
     return "\n".join(lines)
@@ -219,7 +260,11 @@ def write_plan(config: PlanConfig) -> str:
     write_json_atomic(cache / "testing" / "plan.json", plan)
     for suite in config.suites:
         name = suite["name"]
-        data = {"shard": plan["shard"], "run": plan["run"].get(name, {})}
+        data = {
+            "shard": plan["shard"],
+            "run": plan["run"].get(name, {}),
+            "chunks": [c["run"] for c in plan.get("suite_chunks", {}).get(name, [])],
+        }
         write_json_atomic(plan_dir(cache) / f"{name}.json", data)
     text = describe_plan(plan, [s["name"] for s in config.suites])
     return "\n".join([text, *(f"note: {n}" for n in notes)])

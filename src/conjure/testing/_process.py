@@ -34,6 +34,7 @@ class Finished:
 
 _RUNNING: set[subprocess.Popen[str]] = set()
 _LOCK = threading.Lock()
+_STOPPED = threading.Event()
 
 
 def run_streaming(
@@ -54,8 +55,11 @@ def run_streaming(
         on_line: called with each line, newline included.
 
     Raises:
-        OSError: the program cannot be started.
+        OSError: the program cannot be started, or ``stop_all`` was called (nothing starts
+            after it: other threads of the runner may still be about to start a process).
     """
+    if _STOPPED.is_set():
+        raise OSError("the suite runner is stopping")
     proc = subprocess.Popen(
         list(command),
         cwd=cwd,
@@ -70,6 +74,9 @@ def run_streaming(
     )
     with _LOCK:
         _RUNNING.add(proc)
+        stopped = _STOPPED.is_set()
+    if stopped:  # stop_all ran between the check above and the start
+        stop_group(proc, grace=1.0)
     timed_out = threading.Event()
     watchdog = _watchdog(proc, deadline, timed_out)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -110,8 +117,10 @@ def stop_group(proc: subprocess.Popen[str], grace: float = GRACE) -> None:
 
 
 def stop_all() -> None:
-    """Stops every running test process group (on SIGTERM to the runner)."""
+    """Stops every running test process group and any later start (on SIGTERM to the
+    runner)."""
     with _LOCK:
+        _STOPPED.set()
         running = list(_RUNNING)
     for proc in running:
         stop_group(proc, grace=1.0)

@@ -8,13 +8,16 @@ reporting the tests that had not finished as failures with their last output.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,15 +80,18 @@ def run_suite(config: RunConfig, echo: Callable[[str], object] | None = None) ->
     cache = Path(config.cache_dir)
     timeout = config.suite.get("timeout")
     deadline = None if timeout is None else time.monotonic() + float(timeout)
-    selection = _selection(config.plan)
+    selection, chunks = _selection(config.plan)
     result = SuiteResult(name, time.time(), 0.0, shard=config.shard)
     _forget_coverage(cache, name)
-    runner = _Runner(config, cache, deadline, echo, result.notes)
-    for index, part in enumerate(parts):
-        names = None if selection is None else selection.get(str(index), [])
-        if names is not None and not names:
-            continue
-        result.cases.extend(runner.run_with_reruns(part, index, names))
+    profiles = itertools.count(1)
+
+    def runner(out: Callable[[str], object]) -> _Runner:
+        return _Runner(config, cache, deadline, out, result.notes, profiles)
+
+    if len(chunks) > 1:
+        result.cases.extend(run_chunks(runner, parts, chunks, echo))
+    else:
+        result.cases.extend(run_parts(runner(echo), parts, selection))
     if selection is not None and not any(selection.values()):
         result.notes.append(f"shard {config.shard}: no tests of suite {name} in this shard")
     result.finished = time.time()
@@ -94,6 +100,55 @@ def run_suite(config: RunConfig, echo: Callable[[str], object] | None = None) ->
     for note in result.notes:
         echo(f"note: {note}\n")
     return 0 if result.ok else 1
+
+
+def run_parts(
+    runner: _Runner, parts: Sequence[Tests], selection: dict[str, list[str]] | None
+) -> list[TestCase]:
+    """Runs the suite's parts one after the other: all their tests, or the selected ones."""
+    cases: list[TestCase] = []
+    for index, part in enumerate(parts):
+        names = None if selection is None else selection.get(str(index), [])
+        if names is not None and not names:
+            continue
+        cases.extend(runner.run_with_reruns(part, index, names))
+    return cases
+
+
+def run_chunks(
+    runner: Callable[[Callable[[str], object]], _Runner],
+    parts: Sequence[Tests],
+    chunks: Sequence[dict[str, list[str]]],
+    echo: Callable[[str], object],
+) -> list[TestCase]:
+    """Runs a suite's chunks as separate test processes, as many at a time as this machine
+    has CPUs, heaviest first: a worker that is free takes the next chunk (a local queue, so
+    a chunk that runs longer than predicted delays no other). Each chunk's output is shown
+    as one block when it ends."""
+    lock = threading.Lock()
+
+    def run_one(number: int, selection: dict[str, list[str]]) -> list[TestCase]:
+        lines: list[str] = []
+        cases = run_parts(runner(lines.append), parts, selection)
+        with lock:
+            echo(f"== chunk {number}/{len(chunks)}\n" + "".join(lines))
+        return cases
+
+    pool = ThreadPoolExecutor(max_workers=local_workers(), thread_name_prefix="chunk")
+    try:
+        futures = [pool.submit(run_one, n, c) for n, c in enumerate(chunks, 1)]
+        return [case for future in futures for case in future.result()]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def local_workers() -> int:
+    """The CPUs this process may use (its affinity where the platform tells, as in a
+    container limited to some CPUs), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
 
 
 def _forget_coverage(cache: Path, suite: str) -> None:
@@ -107,12 +162,14 @@ def _forget_coverage(cache: Path, suite: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def _selection(plan: str) -> dict[str, list[str]] | None:
+def _selection(plan: str) -> tuple[dict[str, list[str]] | None, list[dict[str, list[str]]]]:
+    """This shard's selectors per part (None: no plan, run everything), and its chunks."""
     if not plan:
-        return None
+        return None, []
     data = json.loads(Path(plan).read_text(encoding="utf-8"))
     run: dict[str, list[str]] = data["run"]
-    return run
+    chunks: list[dict[str, list[str]]] = data.get("chunks", [])
+    return run, chunks
 
 
 def _save(cache: Path, result: SuiteResult) -> None:
@@ -146,13 +203,14 @@ class _Runner:
         deadline: float | None,
         echo: Callable[[str], object],
         notes: list[str],
+        profiles: Iterator[int],
     ) -> None:
         self.config = config
         self.cache = cache
         self.deadline = deadline
         self.echo = echo
         self.notes = notes
-        self.profiles = 0
+        self.profiles = profiles  # numbers cover profiles; shared by a suite's chunks
 
     def run_with_reruns(self, part: Tests, index: int, names: list[str] | None) -> list[TestCase]:
         cases = self.run_part(part, index, names, attempt=1)
@@ -254,9 +312,8 @@ class _Runner:
             return []
         folder = (self.cache / "testing" / "coverage" / "go").resolve()
         folder.mkdir(parents=True, exist_ok=True)
-        self.profiles += 1
         suite = self.config.suite["name"]
-        return [f"-coverprofile={folder / f'{suite}-{self.profiles}.out'}"]
+        return [f"-coverprofile={folder / f'{suite}-{next(self.profiles)}.out'}"]
 
     def _spawn(
         self,

@@ -94,27 +94,16 @@ def assign_by_count(keys: Sequence[str], bins: int) -> list[list[str]]:
     return result
 
 
-def shard_tests(
-    weights: Mapping[str, float], shard: ShardSpec, chunks: int = 0
-) -> tuple[list[list[str]], list[list[int]]]:
-    """Splits tests into shards, optionally through more chunks than shards.
-
-    With ``chunks`` M > N the tests are first split into M chunks, then whole chunks are
-    spread over the N shards (again longest first); a CI job that runs one chunk at a time
-    can retry or time one chunk.
+def chunk_tests(weights: Mapping[str, float], count: int) -> list[list[str]]:
+    """Splits one shard's tests into at most ``count`` chunks, each run as its own test
+    process: longest first onto the lightest chunk, then the chunks heaviest first (the order
+    in which free local workers take them). Empty chunks are dropped.
 
     Returns:
-        The tests of each shard, and the chunk numbers (from 1) of each shard (empty when
-        no chunks were asked for).
+        The chunks' keys, each sorted by key.
     """
-    if chunks <= shard.total:
-        return assign(weights, shard.total), [[] for _ in range(shard.total)]
-    chunk_lists = assign(weights, chunks)
-    chunk_weights = {str(i): sum(weights[k] for k in keys) for i, keys in enumerate(chunk_lists)}
-    spread = assign(chunk_weights, shard.total)
-    numbers = [sorted(int(c) for c in names) for names in spread]
-    tests = [sorted(k for c in nums for k in chunk_lists[c]) for nums in numbers]
-    return tests, [[c + 1 for c in nums] for nums in numbers]
+    chunks = [keys for keys in assign(weights, max(1, count)) if keys]
+    return sorted(chunks, key=lambda keys: (-sum(weights[k] for k in keys), keys[0]))
 
 
 def shuffled(keys: Sequence[str], seed: int) -> list[str]:

@@ -30,7 +30,9 @@ class PytestTests:
         env: extra environment variables.
         uv: run ``uv run --directory PROJECT pytest`` (``--locked`` when there is a uv.lock);
             False runs ``python -m pytest`` with this interpreter.
-        coverage: run under ``coverage run -p`` (the project must depend on coverage).
+        coverage: run under ``coverage run -p`` (the project's environment, or this
+            interpreter when ``uv`` is False, must have coverage); one data file per pytest
+            process in ``cache/testing/coverage/python/``, combined after the run.
         inputs: globs of the files the results depend on; by default every ``*.py`` file,
             ``pyproject.toml``, ``uv.lock`` and ``pytest.ini``/``setup.cfg``/``tox.ini`` of
             the project.
@@ -49,10 +51,10 @@ class PytestTests:
 
     def command(self) -> list[str]:
         """The command that starts pytest, before pytest's own arguments."""
-        if not self.uv:
-            return [sys.executable, "-m", "pytest"]
-        lock = ["--locked"] if (Path(self.project) / "uv.lock").is_file() else []
         runner = ["coverage", "run", "-p", "-m", "pytest"] if self.coverage else ["pytest"]
+        if not self.uv:
+            return [sys.executable, "-m", *runner]
+        lock = ["--locked"] if (Path(self.project) / "uv.lock").is_file() else []
         return ["uv", "run", *lock, "--directory", self.project, *runner]
 
     def input_files(self, exclude: str) -> list[str]:

@@ -7,31 +7,17 @@ whether a suite ran now or was up to date (its results are from its last run).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from conjure.testing._coverage import combine_go, combine_python
+from conjure.testing._coverage import CoverageSpec, combine_coverage, coverage_files
 from conjure.testing._durations import write_json_atomic
 from conjure.testing._junit import merged_junit
 from conjure.testing._model import FAILED, FLAKY, OUTCOMES, SuiteResult
 from conjure.testing._runner import results_path
 
 SLOWEST = 10
-
-
-@dataclass
-class CoverageSpec:
-    """Where coverage is combined from.
-
-    Attributes:
-        go_module: the Go module folder for ``go tool cover -html``, or None.
-        python_project: the uv project that has coverage installed, or None.
-    """
-
-    go_module: str | None = None
-    python_project: str | None = None
 
 
 def load_results(cache_dir: Path, suites: Sequence[str]) -> list[SuiteResult]:
@@ -49,6 +35,7 @@ def summarize(
     suites: Sequence[str],
     since: float,
     coverage: CoverageSpec | None = None,
+    tasks: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Writes ``cache/testing/junit.xml`` and ``summary.json``; returns the summary.
 
@@ -56,14 +43,21 @@ def summarize(
         cache_dir: the cache folder.
         suites: the suites of this run.
         since: when this run started; older results are marked as from an earlier run.
-        coverage: where to combine coverage from.
+        coverage: how to combine coverage (None: not at all).
+        tasks: the test tasks of this run that did not succeed, with their status
+            (``failed``, ``skipped``...); any makes the summary not ok.
     """
     results = load_results(cache_dir, suites)
     folder = cache_dir / "testing"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "junit.xml").write_bytes(merged_junit(results))
     summary = summary_data(results, suites, since)
-    summary["coverage"] = _coverage(folder, coverage) if coverage else {}
+    summary["tasks"] = dict(tasks or {})
+    summary["ok"] = bool(summary["ok"]) and not tasks
+    summary["coverage"] = {}
+    if coverage is not None:
+        cover = folder / "coverage"
+        summary["coverage"] = combine_coverage(cover, *coverage_files(cover, suites), coverage)
     write_json_atomic(folder / "summary.json", summary)
     return summary
 
@@ -114,21 +108,6 @@ def _case(suite: str, case: Any, output: bool = True) -> dict[str, Any]:
     return data
 
 
-def _coverage(folder: Path, spec: CoverageSpec) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    cover = folder / "coverage"
-    percent = combine_go(cover / "go", cover / "go-combined.out", spec.go_module)
-    if percent is not None:
-        found["go_percent"] = round(percent, 1)
-        found["go_profile"] = str(cover / "go-combined.out")
-    if spec.python_project:
-        report = combine_python(cover / "python", spec.python_project, cover / "python")
-        if report:
-            found["python_report"] = report.strip().splitlines()[-1:]
-            found["python_xml"] = str(cover / "python.xml")
-    return found
-
-
 def summary_table(summary: dict[str, Any]) -> str:
     """The summary as aligned plain text: one row per suite, then failures and flaky tests."""
     header = f"{'suite':<20} {'passed':>7} {'failed':>7} {'skipped':>8} {'flaky':>6} {'time':>9}"
@@ -146,13 +125,23 @@ def summary_table(summary: dict[str, Any]) -> str:
     )
     for name in summary["missing"]:
         lines.append(f"suite {name}: no results (it did not run)")
+    for name, status in (summary.get("tasks") or {}).items():
+        lines.append(f"task {name} {status} in this run")
     for case in summary["failures"]:
         lines.append(f"FAILED {case['suite']}: {case['id']}  {case['message']}".rstrip())
     for case in summary["flaky"]:
         lines.append(f"FLAKY  {case['suite']}: {case['id']} (passed on attempt {case['attempts']})")
-    cov = summary.get("coverage") or {}
+    return "\n".join(lines + coverage_lines(summary.get("coverage") or {}))
+
+
+def coverage_lines(cov: Mapping[str, Any]) -> list[str]:
+    """The coverage part of the summary table: a line per language, then notes."""
+    lines = []
     if "go_percent" in cov:
         lines.append(f"Go coverage: {cov['go_percent']}% of statements ({cov['go_profile']})")
-    if cov.get("python_report"):
-        lines.append("Python coverage: " + " ".join(cov["python_report"]))
-    return "\n".join(lines)
+    if cov.get("python_percent") is not None:
+        lines.append(
+            f"Python coverage: {cov['python_percent']:g}% ({cov['python_xml']}; "
+            f"HTML: {cov['python_html']})"
+        )
+    return lines + [f"note: {note}" for note in cov.get("notes", [])]

@@ -12,14 +12,17 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conjure.errors import ConfigError
 from conjure.testing._shard import ShardSpec, parse_shard
-from conjure.testing._suite import Suite
+from conjure.testing._suite import GoTests, PytestTests, Suite
+
+if TYPE_CHECKING:
+    from conjure.testing._coverage import CoverageSpec
 
 PARAMS: list[dict[str, Any]] = [
     {
@@ -49,7 +52,7 @@ PARAMS: list[dict[str, Any]] = [
         "long": "chunks",
         "type": str,
         "default": "",
-        "help": "split into M chunks (M >= N), whole chunks spread over the shards",
+        "help": "run each suite's tests of this shard as M processes, CPU-count at a time",
     },
     {
         "name": "reruns",
@@ -127,8 +130,6 @@ def parse_options(values: dict[str, Any], known: Sequence[str]) -> Options:
             raise ConfigError(f"unknown suite {name!r}; suites: {', '.join(known)}")
     shard = parse_shard(str(values.get("shard") or ""))
     chunks = _count(values, "chunks")
-    if chunks and chunks < shard.total:
-        raise ConfigError(f"--chunks {chunks} is fewer than the {shard.total} shards")
     seed = _count(values, "seed") if values.get("seed") else None
     if values.get("shuffle") and seed is None:
         seed = int.from_bytes(os.urandom(2), "big")
@@ -163,18 +164,12 @@ def _read_filters(path: str) -> tuple[str, ...]:
     return tuple(line for line in lines if line and not line.startswith("#")) or ("#none",)
 
 
-@dataclass
-class _RunState:
-    since: float = field(default_factory=time.time)
-    summarized: bool = False
-
-
 class TestTasks:
     """The task creator ``test_tasks`` returns; assign it to a module-level name in dodo.py.
 
     Attributes:
         suites: the suites by name.
-        cache_dir: the cache folder.
+        coverage: how coverage is combined after ``test-all`` and by ``ci-merge`` (None: not).
     """
 
     __test__ = False  # not a pytest test class
@@ -182,9 +177,9 @@ class TestTasks:
     def __init__(
         self,
         suites: Sequence[Suite],
-        cache_dir: str,
+        cache_dir: str | None,
         report: str | None,
-        coverage: Any,
+        coverage: CoverageSpec | None,
         python: str,
     ) -> None:
         names = [s.name for s in suites]
@@ -192,11 +187,21 @@ class TestTasks:
         if duplicates:
             raise ConfigError(f"suite names used twice: {', '.join(duplicates)}")
         self.suites = {s.name: s for s in suites}
-        self.cache_dir = cache_dir
+        self._cache_dir = cache_dir
+        self._resolved_cache_dir: str | None = None
         self.report = report
-        self.coverage = coverage
+        self.coverage = coverage if coverage is not None else derived_coverage(suites)
         self.python = python
         self.create_doit_tasks = self._creator()
+
+    @property
+    def cache_dir(self) -> str:
+        """The cache folder: ``test_tasks(cache_dir=...)``, else the engine's ``cache_dir``
+        setting (pyproject.toml < ``conjure.config()`` < ``CONJURE_CACHE_DIR``) as it was
+        when doit created the tasks."""
+        if self._cache_dir:
+            return self._cache_dir
+        return self._resolved_cache_dir or engine_cache_dir()
 
     def task_names(self) -> list[str]:
         """The names of the tasks that take the test options."""
@@ -214,6 +219,9 @@ class TestTasks:
 
     def generate(self, values: dict[str, Any], invoked: str) -> Iterator[dict[str, Any]]:
         """The task dicts for one invocation (``test-all`` or ``test-<suite>``)."""
+        since = time.time()
+        # resolved now, while doit loads the dodo.py: its conjure.config() values are known
+        self._resolved_cache_dir = self._cache_dir or engine_cache_dir()
         options = parse_options(values, list(self.suites))
         merging = _merge_args()
         if merging is not None:  # bad folders: one line and exit 2 before anything runs
@@ -221,18 +229,12 @@ class TestTasks:
 
             load_shards(merging)
         selected = self._selected(options, invoked)
-        state = _RunState()
         if options.needs_plan and selected:
             _check_durations(Path(self.cache_dir))
             yield self._plan_task(selected, options)
         for suite in self.suites.values():
-            yield from self._suite_tasks(
-                suite,
-                options if suite in selected else Options(),
-                suite in selected and invoked == "test-all",
-            )
-        yield self._all_task(selected, options, state)
-        yield self._begin_task(selected, state)
+            yield from self._suite_tasks(suite, options if suite in selected else Options())
+        yield self._all_task(selected, options, since)
         if self.report:
             yield self._report_task()
         yield self._merge_task()
@@ -269,22 +271,42 @@ class TestTasks:
             "task_dep": sorted({d for s in selected for d in s.task_dep}),
         }
 
-    def _suite_tasks(
-        self, suite: Suite, options: Options, via_all: bool
-    ) -> Iterator[dict[str, Any]]:
+    def _suite_tasks(self, suite: Suite, options: Options) -> Iterator[dict[str, Any]]:
+        """``test-<suite>`` and, for a suite with setup or teardown, the tasks around it.
+
+        With a teardown, the tests are ``test-<suite>-run``, the teardown is a finally task
+        after them (it runs when they fail too) and ``test-<suite>`` the group of both, so that
+        ``doit test-<suite>`` tears down as ``doit test-all`` does.
+        """
+        setup = []
+        if suite.setup:
+            setup = [f"test-{suite.name}-setup"]
+            yield {
+                "basename": setup[0],
+                "doc": f"Set up for test suite {suite.name}.",
+                "actions": [] if options.dry_run else list(suite.setup),
+            }
+        yield self._run_task(suite, options, setup)
+        if suite.teardown:
+            yield {
+                "basename": f"test-{suite.name}-teardown",
+                "doc": f"Tear down after test suite {suite.name}, also when its tests fail.",
+                "actions": [] if options.dry_run else list(suite.teardown),
+                "task_dep": [run_task_name(suite)],
+                "finally": True,
+            }
+            yield {
+                "basename": f"test-{suite.name}",
+                "doc": suite.doc,
+                "actions": None,
+                "task_dep": [f"test-{suite.name}-teardown"],
+            }
+
+    def _run_task(self, suite: Suite, options: Options, setup: list[str]) -> dict[str, Any]:
         from conjure.testing._plan import plan_dir
         from conjure.testing._runner import junit_path, results_path
 
         cache = Path(self.cache_dir)
-        setup = []
-        if suite.setup or suite.teardown:
-            setup = [f"test-{suite.name}-setup"]
-            yield {
-                "basename": setup[0],
-                "doc": f"Set up for test suite {suite.name} (its teardown runs at the end).",
-                "actions": list(suite.setup),
-                "teardown": list(suite.teardown),
-            }
         plan = str(plan_dir(cache) / f"{suite.name}.json") if options.needs_plan else ""
         config = {
             "suite": suite.as_dict(),
@@ -297,24 +319,24 @@ class TestTasks:
         }
         inputs = sorted({f for t in suite.tests for f in t.input_files(self.cache_dir)})
         task: dict[str, Any] = {
-            "basename": f"test-{suite.name}",
-            "doc": suite.doc,
+            "basename": run_task_name(suite),
+            "doc": suite.doc if not suite.teardown else f"Run the tests of suite {suite.name}.",
             "actions": [] if options.dry_run else [self._command("run", suite.name, config)],
             "file_dep": sorted({*inputs, *suite.file_dep, *([plan] if plan else [])}),
             "targets": []
             if options.dry_run
             else [str(results_path(cache, suite.name)), str(junit_path(cache, suite.name))],
-            "task_dep": [*suite.task_dep, *(["_test-summary"] if via_all else [])],
+            "task_dep": list(suite.task_dep),
             "setup": setup,
         }
         if suite.timeout is not None:
             task["timeout"] = suite.timeout + 30  # a backstop: the runner stops at the timeout
-        yield task
+        return task
 
-    def _all_task(
-        self, selected: list[Suite], options: Options, state: _RunState
-    ) -> dict[str, Any]:
-        names = [s.name for s in selected]
+    def _all_task(self, selected: list[Suite], options: Options, since: float) -> dict[str, Any]:
+        """``test-all``: a finally task after every selected suite's tasks, which prints the
+        summary whether they passed, failed or were skipped, and fails when any did not
+        succeed."""
         if options.dry_run:
             return {
                 "basename": "test-all",
@@ -322,39 +344,31 @@ class TestTasks:
                 "actions": None,
                 "task_dep": ["test-plan"],
             }
+        names = [s.name for s in selected]
 
-        def summarize() -> bool:
-            state.summarized = True
-            return self._print_summary(names, state, failed_run=False)
+        def summarize(upstream: dict[str, str]) -> bool:
+            from conjure.engine.scheduler import SUCCESS
 
+            unsuccessful = {t: s for t, s in upstream.items() if s not in SUCCESS}
+            return self._print_summary(names, since, unsuccessful)
+
+        deps = [run_task_name(s) for s in selected]
+        deps += [f"test-{s.name}-teardown" for s in selected if s.teardown]
         return {
             "basename": "test-all",
             "doc": "Run every test suite (options: --suite, --shard K/N, --reruns N, -k ...).",
             "actions": [summarize],
-            "task_dep": [f"test-{n}" for n in names],
+            "task_dep": deps,
+            "finally": True,
         }
 
-    def _begin_task(self, selected: list[Suite], state: _RunState) -> dict[str, Any]:
-        names = [s.name for s in selected]
-
-        def tests_failed() -> bool:
-            """The summary of a run that stopped at a failing suite (test-all did not run)."""
-            return state.summarized or self._print_summary(names, state, failed_run=True)
-
-        return {
-            "basename": "_test-summary",
-            "doc": "Marks a test-all run; its teardown summarizes a run that failed.",
-            "actions": [_nothing],
-            "teardown": [tests_failed],
-        }
-
-    def _print_summary(self, names: list[str], state: _RunState, failed_run: bool) -> bool:
+    def _print_summary(self, names: list[str], since: float, tasks: Mapping[str, str]) -> bool:
         from conjure.testing._summary import summarize, summary_table
 
-        summary = summarize(Path(self.cache_dir), names, state.since, self.coverage)
+        summary = summarize(Path(self.cache_dir), names, since, self.coverage, tasks)
         sys.stdout.write(summary_table(summary) + "\n")
         sys.stdout.write(f"JUnit XML: {Path(self.cache_dir) / 'testing' / 'junit.xml'}\n")
-        return bool(summary["ok"]) and not failed_run
+        return bool(summary["ok"])
 
     def _report_task(self) -> dict[str, Any]:
         def write_report() -> bool:
@@ -399,8 +413,10 @@ def _merge_args() -> list[str] | None:
     return args[args.index("ci-merge") + 1 :]
 
 
-def _nothing() -> None:
-    """Nothing to do: the task exists for its teardown."""
+def run_task_name(suite: Suite) -> str:
+    """The task that runs a suite's tests: ``test-<suite>``, or ``test-<suite>-run`` when the
+    suite has a teardown (``test-<suite>`` then also tears down)."""
+    return f"test-{suite.name}-run" if suite.teardown else f"test-{suite.name}"
 
 
 def _invoked_name(names: Sequence[str]) -> str:
@@ -422,29 +438,48 @@ def test_tasks(
     *,
     cache_dir: str | None = None,
     report: str | None = "report",
-    coverage: Any = None,
+    coverage: CoverageSpec | None = None,
     python: str | None = None,
 ) -> TestTasks:
     """Task creator for test suites; in dodo.py: ``tests = test_tasks([Suite(...), ...])``.
 
     Args:
         suites: the suites.
-        cache_dir: the cache folder; by default ``[tool.conjure] cache_dir``, then
-            ``CONJURE_CACHE_DIR``, then ``cache``.
+        cache_dir: the cache folder; by default the engine's ``cache_dir`` setting
+            (``[tool.conjure]``, ``conjure.config(cache_dir=...)``, ``CONJURE_CACHE_DIR``),
+            read when doit creates the tasks, so ``DOIT_CONFIG`` may come anywhere in dodo.py.
         report: the name of the HTML report task, or None for none.
-        coverage: a ``CoverageSpec`` to combine coverage after ``test-all``.
+        coverage: how to combine coverage; by default from the parts with ``coverage=True``
+            (the first such Go module and Python project).
         python: the interpreter that runs the suite runner (this one by default).
     """
-    return TestTasks(suites, cache_dir or _cache_dir(), report, coverage, python or sys.executable)
+    return TestTasks(suites, cache_dir, report, coverage, python or sys.executable)
 
 
 test_tasks.__test__ = False  # type: ignore[attr-defined]
 
 
-def _cache_dir() -> str:
-    from conjure.settings import read_environment, read_pyproject
+def derived_coverage(suites: Sequence[Suite]) -> CoverageSpec | None:
+    """A ``CoverageSpec`` for the parts that have ``coverage=True`` (None when none has)."""
+    go = [t for s in suites for t in s.tests if isinstance(t, GoTests) and t.coverage]
+    python = [t for s in suites for t in s.tests if isinstance(t, PytestTests) and t.coverage]
+    if not go and not python:
+        return None
+    from conjure.testing._coverage import CoverageSpec
 
-    value = read_environment(os.environ).get("cache_dir") or read_pyproject(
-        Path("pyproject.toml")
-    ).get("cache_dir")
-    return str(value or "cache")
+    return CoverageSpec(
+        go_module=go[0].module if go else None,
+        python_project=python[0].project if python else None,
+        python_uv=python[0].uv if python else True,
+    )
+
+
+def engine_cache_dir() -> str:
+    """The ``cache_dir`` the engine resolves: pyproject.toml < dodo.py < environment.
+
+    Raises:
+        ConfigError: an invalid setting (the run would stop on it too).
+    """
+    from conjure.settings import project_settings
+
+    return project_settings().cache_dir

@@ -1,0 +1,369 @@
+"""The no-op fast path: answer "nothing to do" without building the task graph.
+
+Most runs change nothing. When a run finds every selected task up to date, it leaves a
+snapshot next to the state database (``cache/noop.snapshot``): a digest of the whole loaded
+graph (every task dict the dodo produced, with Python callables described as the engine
+describes them, the command line, the settings, the declared environment) and the
+(size, mtime_ns, inode) of every file dependency and target of the selected tasks, each one a
+stat whose digest the run had just confirmed.
+
+The next run still executes the dodo.py (its task creators may read anything), but doit's
+loader hands conjure the raw task dicts instead of ``Task`` objects. If the digest and every
+stat match, the run is over: the same summary line and run record as a no-op, without the
+engine, the state database or doit ``Task`` objects. On any difference the dicts become
+``Task`` objects and the run takes the normal path, which is the only one that writes a new
+snapshot.
+
+Why a matching snapshot is enough: a task is up to date when its definition, its file
+dependencies' digests and its targets are as recorded; all three are covered. Tasks whose
+staleness depends on something else (``uptodate`` checks, ``calc_dep``, values a repr cannot
+show) are never in a snapshot. Any change to the task records (a task starting, finishing,
+``doit forget``) deletes the snapshot in the same transaction (``StateStore._changed``).
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
+
+from blake3 import blake3
+from doit import loader as doit_loader
+from doit.task import Task
+
+from conjure._config import CONJURE_KEY
+from conjure._version import __version__
+from conjure.engine.fingerprint import describe_callable, describe_value, set_project_root
+from conjure.engine.layout import RUNS_DIR, SNAPSHOT_FILE, STATE_FILE
+from conjure.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from conjure.cli.session import Session
+    from conjure.engine.events import TaskResult
+
+FORMAT = 1
+"""Snapshot layout version; a snapshot of another version is ignored."""
+
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+
+
+class _OpaqueError(Exception):
+    """A value the snapshot cannot describe faithfully (its task is never snapshotted)."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    """What doit's loader gets instead of a ``Task``: the dict, made a ``Task`` on demand.
+
+    The attributes are the ones doit's loader reads or sets on the tasks it creates.
+    """
+
+    task_dict: dict[str, Any]
+    canon: bytes
+    name: str
+    task_dep: list[str]
+    params: Any
+    declared: int
+    subtask_of: str | None = None
+    has_subtask: bool = False
+    creator_params: Any = None
+
+
+@dataclass
+class LoadedTasks:
+    """The dodo's tasks as loaded for ``doit run``, with the digest of the whole graph.
+
+    Attributes:
+        items: doit's task list, with ``_Pending`` in place of tasks made from dicts.
+        header: digest of what besides the task dicts decides the run.
+        unsafe: tasks whose up-to-date status a snapshot cannot vouch for.
+    """
+
+    items: list[Any]
+    header: bytes
+    unsafe: set[str] = field(default_factory=set)
+    _digest: str | None = None
+    _tasks: list[Task] | None = None
+
+    @property
+    def digest(self) -> str:
+        """Digest over the header, every task dict as created, then doit's task list.
+
+        Each part is a complete marshal record, so their concatenation is unambiguous.
+        """
+        if self._digest is None:
+            structure = marshal.dumps([_item_canon(item, self.unsafe) for item in self.items], 2)
+            hasher = blake3(self.header)
+            hasher.update(b"".join(item.canon for item in self.items if type(item) is _Pending))
+            hasher.update(structure)
+            self._digest = hasher.hexdigest()
+        return self._digest
+
+    def tasks(self) -> list[Task]:
+        """doit ``Task`` objects, made once (conjure's extra keys moved to ``meta``)."""
+        if self._tasks is None:
+            from conjure.cli.adapter import extract_extra_keys
+
+            made = []
+            for item in self.items:
+                if isinstance(item, _Pending):
+                    extract_extra_keys(item.task_dict)
+                    task = _DICT_TO_TASK(item.task_dict)
+                    task.subtask_of = item.subtask_of
+                    task.has_subtask = item.has_subtask or task.has_subtask
+                    if item.creator_params is not None:
+                        task.creator_params = item.creator_params
+                    task.task_dep.extend(item.task_dep[item.declared :])
+                    item = task
+                made.append(item)
+            self._tasks = made
+        return self._tasks
+
+
+_DICT_TO_TASK: Callable[[dict[str, Any]], Task] = doit_loader.dict_to_task
+
+
+def run_settings(params: Any, config: dict[str, Any]) -> Settings:
+    """The settings of a ``doit run``: defaults, pyproject, dodo, environment, flags."""
+    flags = {
+        "jobs": params.get("num_process") or None,
+        "keep_going": True if params.get("continue") else None,
+        "output": params.get("output") or None,
+    }
+    cli_values = {key: value for key, value in flags.items() if value is not None}
+    return load_settings(Path(os.getcwd()), config.get(CONJURE_KEY, {}), cli_values)
+
+
+def load_recorded(
+    load: Callable[..., list[Any]],
+    command: Any,
+    args: Sequence[str],
+    config: dict[str, Any],
+    settings: Settings,
+) -> LoadedTasks:
+    """Runs doit's loader with dicts kept as ``_Pending``; digests them on the way."""
+    root = os.getcwd()
+    set_project_root(root)
+    unsafe: set[str] = set()
+    memo: dict[int, Any] = {}
+
+    def pending(task_dict: dict[str, Any]) -> _Pending:
+        name = task_dict["name"]
+        try:
+            canon = _canon_task(task_dict, memo)
+        except _OpaqueError:
+            unsafe.add(name)
+            canon = marshal.dumps(describe_value(task_dict), 2)
+        deps = list(task_dict.get("task_dep") or ())
+        return _Pending(task_dict, canon, name, deps, task_dict.get("params"), len(deps))
+
+    original = doit_loader.dict_to_task
+    doit_loader.dict_to_task = pending
+    try:
+        items = load(cmd=command, pos_args=list(args))
+    finally:
+        doit_loader.dict_to_task = original
+    header = marshal.dumps(
+        (
+            FORMAT,
+            __version__,
+            sys.version,
+            root,
+            sys.argv[1:],
+            repr(settings),
+            _canon_lenient(config),
+            _canon_lenient(getattr(command.loader, "config", None)),
+        ),
+        2,
+    )
+    return LoadedTasks(items, header, unsafe)
+
+
+def _canon_task(task_dict: dict[str, Any], memo: dict[int, Any]) -> bytes:
+    """The task dict as bytes: marshal (version 2: no back-references, so equal dicts give
+    equal bytes) after callables in actions are replaced by their descriptions."""
+    if task_dict.get("uptodate") or task_dict.get("calc_dep"):  # staleness beyond files
+        raise _OpaqueError
+    flat = dict(task_dict)
+    actions = flat.get("actions")
+    if actions:
+        flat["actions"] = [_canon_action(action, memo) for action in actions]
+    env = flat.get("env")
+    if isinstance(env, (list, tuple)):  # names read from the environment at run time
+        flat["\0environ"] = [os.environ.get(str(name)) for name in env]
+    for key in ("file_dep", "targets"):
+        if isinstance(flat.get(key), (set, frozenset)):
+            flat[key] = sorted(map(str, flat[key]))
+    try:
+        return marshal.dumps(flat, 2)
+    except ValueError:  # something marshal does not know: take the long way
+        return marshal.dumps(_canon(flat, memo), 2)
+
+
+def _canon_action(action: Any, memo: dict[int, Any]) -> Any:
+    kind = type(action)
+    if kind is str:
+        return action
+    if kind is tuple and action and callable(action[0]):
+        return (_canon(action[0], memo), *action[1:])
+    return _canon(action, memo) if callable(action) else action
+
+
+def _canon(value: Any, memo: dict[int, Any]) -> Any:
+    """A marshal-able form of plain data; callables as the engine describes them."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list:
+        return [_canon(v, memo) for v in value]
+    if kind is tuple:
+        return tuple(_canon(v, memo) for v in value)
+    if kind is dict:
+        return {_canon(k, memo): _canon(v, memo) for k, v in value.items()}
+    if kind is set or kind is frozenset:
+        return ("\0set", sorted(repr(_canon(v, memo)) for v in value))
+    if isinstance(value, PurePath):
+        return ("\0path", str(value))
+    if callable(value) and not isinstance(value, type):
+        found = memo.get(id(value))
+        if found is None or found[0] is not value:
+            found = memo[id(value)] = (value, ("\0fn", describe_callable(value)))
+        return found[1]
+    raise _OpaqueError
+
+
+def _canon_lenient(value: Any) -> Any:
+    try:
+        return _canon(value, {})
+    except _OpaqueError:
+        return describe_value(value)
+
+
+def _item_canon(item: Any, unsafe: set[str]) -> Any:
+    if isinstance(item, _Pending):
+        extra = item.task_dep[item.declared :]
+        return (
+            item.name,
+            item.subtask_of,
+            item.has_subtask,
+            extra,
+            _canon_lenient(item.creator_params),
+        )
+    # a Task the loader made itself (a group of subtasks) or one a creator yielded
+    if item._actions or item.file_dep or item.targets or item.uptodate or item.loader:
+        unsafe.add(item.name)
+    return ("\0task", item.name, item.doc, item.has_subtask, list(item.task_dep))
+
+
+def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
+    """Finishes a no-op run from the snapshot; None when the normal path must run."""
+    if params.get("trace") or params.get("dry_run") or params.get("always"):
+        return None
+    cache_dir = Path(settings.cache_dir)
+    try:
+        data = (cache_dir / SNAPSHOT_FILE).read_bytes()
+        snapshot = marshal.loads(data)
+        fmt, digest, state_inode, keys, stats, names, hidden = snapshot
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    started = time.time()
+    if fmt != FORMAT or digest != loaded.digest:
+        return None
+    try:
+        if os.stat(cache_dir / STATE_FILE).st_ino != state_inode:
+            return None
+    except OSError:
+        return None
+    if _current_stats(keys) != stats:
+        return None
+    _report(names, frozenset(hidden), params, settings, started)
+    return 0
+
+
+def _current_stats(keys: list[str]) -> list[tuple[int, int, int]] | None:
+    try:
+        return [(st.st_size, st.st_mtime_ns, st.st_ino) for st in map(os.stat, keys)]
+    except OSError:
+        return None
+
+
+def _report(
+    names: list[str], hidden: frozenset[str], params: Any, settings: Settings, started: float
+) -> None:
+    """The events and run record of a no-op run, as the engine would produce them."""
+    from conjure.engine.events import UP_TO_DATE, RunFinished, RunStarted, TaskResult
+    from conjure.engine.records import new_run_id, record_run
+    from conjure.report import make_reporter
+
+    verbosity = params.get("verbosity")
+    reporter = make_reporter(settings.output, 1 if verbosity is None else verbosity, hidden)
+    jobs = settings.jobs or os.cpu_count() or 1
+    run_id = new_run_id()
+    reporter.handle(RunStarted(run_id, list(names), jobs))
+    results = [TaskResult(name, UP_TO_DATE) for name in names]
+    for result in results:
+        reporter.handle(result)
+    finished = time.time()
+    path = record_run(
+        Path(settings.cache_dir) / RUNS_DIR,
+        run_id,
+        results,
+        started=started,
+        finished=finished,
+        jobs=jobs,
+        exit_code=0,
+        keep=settings.keep_runs,
+        from_snapshot=True,
+    )
+    reporter.handle(RunFinished(results, finished - started, False, str(path)))
+    reporter.close()
+
+
+def save(
+    session: Session,
+    loaded: LoadedTasks,
+    names: Sequence[str],
+    results: Sequence[TaskResult],
+    hidden: frozenset[str],
+) -> bool:
+    """After a run: leaves a snapshot when every selected task was up to date.
+
+    Returns:
+        Whether a snapshot was written.
+    """
+    from conjure.engine.events import UP_TO_DATE
+
+    if any(r.status != UP_TO_DATE for r in results) or len(results) != len(names):
+        return False
+    digest = loaded.digest  # describing the loader's own tasks may mark some unsafe
+    if loaded.unsafe.intersection(names):
+        return False
+    stats: list[tuple[int, int, int]] = []
+    keys: dict[str, None] = {}
+    for name in names:
+        spec = session.works[name].spec
+        for key in (*spec.file_deps, *spec.targets):
+            if key in keys:
+                continue
+            found = session.files.settled_stat(key)
+            if found is None:
+                return False
+            keys[key] = None
+            stats.append(found)
+    data = marshal.dumps(
+        (
+            FORMAT,
+            digest,
+            os.stat(session.state.path).st_ino,
+            list(keys),
+            stats,
+            [r.name for r in results],
+            sorted(hidden.intersection(names)),
+        )
+    )
+    return session.state.write_snapshot(data, session.generation)

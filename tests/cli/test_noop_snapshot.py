@@ -1,0 +1,201 @@
+"""The no-op snapshot: a run that changes nothing skips the engine, and never skips work.
+
+Each test gets a project into the state where the snapshot is written (every file older
+than the racy window, one up-to-date run), checks the next run is served from it, then
+makes one change that must make a task run again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+DODO = """
+    import os
+    import helpers
+
+    def task_gen():
+        return {"actions": ["echo gen >> log.txt; cat in.txt > out.txt"],
+                "file_dep": ["in.txt"], "targets": ["out.txt"], "cache": False}
+
+    def task_use():
+        return {"actions": [(helpers.mark, ["use"])], "file_dep": ["out.txt"],
+                "env": ["GREETING"]}
+
+    def task_group():
+        for n in range(int(os.environ.get("PARTS", "2"))):
+            yield {"name": f"p{n}", "actions": [f"echo p{n} >> log.txt"],
+                   "file_dep": ["in.txt"]}
+"""
+
+HELPERS = """
+    def mark(name):
+        with open("log.txt", "a") as log:
+            log.write(name + "\\n")
+"""
+
+
+def age(project: Project) -> None:
+    """Moves every file's mtime out of the racy window, as time passing would."""
+    past = time.time() - 100
+    for path in project.root.rglob("*"):
+        if path.is_file() and "cache" not in path.parts:
+            os.utime(path, (past, past))
+
+
+def last_record(project: Project) -> dict[str, object]:
+    runs = sorted((project.root / "cache" / "runs").glob("*.json"))
+    record: dict[str, object] = json.loads(runs[-1].read_text())
+    return record
+
+
+def snapshot(project: Project) -> Path:
+    return project.root / "cache" / "noop.snapshot"
+
+
+@pytest.fixture
+def settled(project: Project) -> Project:
+    """A project whose last run was a no-op that left a snapshot."""
+    project.dodo(DODO)
+    project.write("helpers.py", HELPERS)
+    project.write("in.txt", "a\n")
+    first = project.doit()
+    assert first.returncode == 0, first.stderr
+    age(project)
+    second = project.doit()
+    assert second.returncode == 0, second.stderr
+    assert "0 ran" in second.stdout
+    assert snapshot(project).exists()
+    project.write("log.txt", "")
+    return project
+
+
+def served(project: Project, *args: str, **env: str) -> bool:
+    """Runs doit; whether the run was answered from the snapshot (and ran nothing)."""
+    result = project.doit(*args, **env)
+    assert result.returncode == 0, result.stderr
+    return bool(last_record(project).get("from_snapshot"))
+
+
+def test_unchanged_project_is_served_with_the_normal_summary(settled: Project) -> None:
+    result = settled.doit()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("conjure: 0 ran, 4 up to date, 0 failed in ")
+    record = last_record(settled)
+    assert record["from_snapshot"] is True
+    assert record["counts"] == {"up-to-date": 5}
+    assert settled.log_lines() == []
+
+
+def test_content_edit_reruns_the_task(settled: Project) -> None:
+    settled.write("in.txt", "b\n")
+    assert not served(settled)
+    assert sorted(settled.log_lines()) == ["gen", "p0", "p1", "use"]
+
+
+def test_touch_without_change_runs_nothing(settled: Project) -> None:
+    os.utime(settled.root / "in.txt")
+    assert not served(settled)
+    assert settled.log_lines() == []
+
+
+def test_deleted_target_is_rebuilt(settled: Project) -> None:
+    (settled.root / "out.txt").unlink()
+    assert not served(settled)
+    assert settled.log_lines() == ["gen"]
+
+
+def test_changed_command_in_dodo_reruns(settled: Project) -> None:
+    dodo = settled.root / "dodo.py"
+    dodo.write_text(dodo.read_text().replace("echo gen", "echo gen2"))
+    assert not served(settled)
+    assert "gen2" in settled.log_lines()
+
+
+def test_changed_helper_code_reruns_the_python_action(settled: Project) -> None:
+    settled.write("helpers.py", HELPERS.replace('name + "\\n"', 'name + "!\\n"'))
+    assert not served(settled)
+    assert settled.log_lines() == ["use!"]
+
+
+def test_declared_environment_variable_reruns(settled: Project) -> None:
+    assert not served(settled, GREETING="hello")
+    assert settled.log_lines() == ["use"]
+
+
+def test_dodo_reading_the_environment_changes_the_graph(settled: Project) -> None:
+    assert not served(settled, PARTS="3")
+    assert settled.log_lines() == ["p2"]
+
+
+def test_forget_is_never_hidden_by_the_snapshot(settled: Project) -> None:
+    forget = settled.doit("forget", "gen")
+    assert forget.returncode == 0, forget.stderr
+    assert not snapshot(settled).exists()
+    assert not served(settled)
+    assert settled.log_lines() == ["gen"]
+
+
+def test_replaced_state_database_is_not_trusted(settled: Project) -> None:
+    state = settled.root / "cache" / "state.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{state}{suffix}").unlink(missing_ok=True)
+    assert not served(settled)
+    assert sorted(settled.log_lines()) == ["gen", "p0", "p1", "use"]
+
+
+def test_damaged_snapshot_is_ignored(settled: Project) -> None:
+    snapshot(settled).write_bytes(b"\x00garbage")
+    assert not served(settled)
+    assert settled.log_lines() == []
+    assert served(settled)
+
+
+def test_other_command_line_is_not_served_from_this_snapshot(settled: Project) -> None:
+    assert not served(settled, "gen")
+    assert served(settled, "gen")
+    assert not served(settled)
+    assert settled.log_lines() == []
+
+
+def test_uptodate_checks_are_evaluated_every_run(project: Project) -> None:
+    project.dodo(
+        """
+        def task_check():
+            return {"actions": ["echo check >> log.txt"], "file_dep": ["in.txt"],
+                    "uptodate": [lambda: True]}
+        """
+    )
+    project.write("in.txt", "a\n")
+    assert project.doit().returncode == 0
+    age(project)
+    assert project.doit().returncode == 0
+    assert not snapshot(project).exists()
+
+
+def test_killed_run_leaves_no_snapshot_that_skips_work(settled: Project) -> None:
+    settled.write("in.txt", "c\n")
+    dodo = settled.root / "dodo.py"
+    slow = '"actions": [(__import__("time").sleep, [30]), "echo gen'
+    dodo.write_text(dodo.read_text().replace('"actions": ["echo gen', slow))
+    running = settled.start()
+    deadline = time.time() + 20
+    while snapshot(settled).exists() and time.time() < deadline:
+        time.sleep(0.05)
+    running.send_signal(signal.SIGKILL)
+    running.communicate(timeout=10)
+    assert not snapshot(settled).exists()
+    dodo.write_text(dodo.read_text().replace(slow, '"actions": ["echo gen'))
+    assert not served(settled)
+    assert "gen" in settled.log_lines()
+    with sqlite3.connect(settled.root / "cache" / "state.sqlite") as db:
+        names = {row[0] for row in db.execute("SELECT name FROM tasks")}
+    assert "gen" in names
