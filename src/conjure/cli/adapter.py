@@ -23,11 +23,12 @@ from doit.task import Task
 
 from conjure.engine.cache.key import VERSION_COMMANDS
 from conjure.engine.capture import Sink, capturing
+from conjure.engine.events import Reason
 from conjure.engine.files import FileIndex
 from conjure.engine.fingerprint import canonical_json, describe_callable, describe_value
 from conjure.engine.graph import NodeSpec
 from conjure.engine.hashing import Digester
-from conjure.engine.model import Cancel, Outcome, Reason
+from conjure.engine.model import Cancel, Outcome
 from conjure.engine.process import run_command
 from conjure.engine.state import TaskRecord
 from conjure.errors import ConfigError

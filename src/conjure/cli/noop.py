@@ -23,6 +23,7 @@ show) are never in a snapshot. Any change to the task records (a task starting, 
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import sys
@@ -32,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from blake3 import blake3
 from doit import loader as doit_loader
 from doit.task import Task
 
@@ -98,7 +98,7 @@ class LoadedTasks:
         """
         if self._digest is None:
             structure = marshal.dumps([_item_canon(item, self.unsafe) for item in self.items], 2)
-            hasher = blake3(self.header)
+            hasher = hashlib.blake2b(self.header, digest_size=32)
             hasher.update(b"".join(item.canon for item in self.items if type(item) is _Pending))
             hasher.update(structure)
             self._digest = hasher.hexdigest()

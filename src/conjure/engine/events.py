@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from conjure.engine.model import Reason
+from typing import Any
 
 RAN = "ran"
 CACHED = "cached"
@@ -14,6 +13,37 @@ FAILED = "failed"
 SKIPPED = "skipped"
 CANCELLED = "cancelled"
 WOULD_RUN = "would-run"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a task runs (or would run).
+
+    Attributes:
+        kind: a short code: ``never-ran``, ``forced``, ``definition``, ``uptodate``,
+            ``always``, ``target-missing``, ``target-changed``, ``file-changed``,
+            ``file-added``, ``file-removed``, ``upstream``; ``finally`` (explanations only: a
+            finally task's note that it also runs after a failure).
+        message: one line for a person.
+        path: the file concerned, if any.
+        old: the recorded digest or value, if any.
+        new: the current digest or value, if any.
+    """
+
+    kind: str
+    message: str
+    path: str | None = None
+    old: str | None = None
+    new: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The reason as JSON-ready data (None fields left out)."""
+        data = {"kind": self.kind, "message": self.message}
+        for key in ("path", "old", "new"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
 
 
 @dataclass

@@ -7,40 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-if TYPE_CHECKING:  # annotations only: events import this module on the no-op path
+from conjure.engine.events import Reason
+
+if TYPE_CHECKING:  # annotations only: keeps the import light
     from conjure.engine.graph import NodeSpec
     from conjure.engine.state import TaskRecord
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why a task runs (or would run).
-
-    Attributes:
-        kind: a short code: ``never-ran``, ``forced``, ``definition``, ``uptodate``,
-            ``always``, ``target-missing``, ``target-changed``, ``file-changed``,
-            ``file-added``, ``file-removed``, ``upstream``; ``finally`` (explanations only: a
-            finally task's note that it also runs after a failure).
-        message: one line for a person.
-        path: the file concerned, if any.
-        old: the recorded digest or value, if any.
-        new: the current digest or value, if any.
-    """
-
-    kind: str
-    message: str
-    path: str | None = None
-    old: str | None = None
-    new: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The reason as JSON-ready data (None fields left out)."""
-        data = {"kind": self.kind, "message": self.message}
-        for key in ("path", "old", "new"):
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = value
-        return data
 
 
 class Cancel:

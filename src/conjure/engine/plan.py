@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from conjure.engine.events import UP_TO_DATE, WOULD_RUN, TaskResult
-from conjure.engine.model import Reason, Work
+from conjure.engine.events import UP_TO_DATE, WOULD_RUN, Reason, TaskResult
+from conjure.engine.model import Work
 from conjure.engine.status import Check, StatusChecker
 
 FINALLY_REASON = Reason(

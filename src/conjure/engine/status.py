@@ -10,9 +10,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from conjure.engine.events import Reason
 from conjure.engine.files import MISSING, FileIndex
 from conjure.engine.hashing import Digester
-from conjure.engine.model import Reason, Work
+from conjure.engine.model import Work
 from conjure.engine.state import TaskRecord
 from conjure.errors import GraphError
 

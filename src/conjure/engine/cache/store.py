@@ -8,9 +8,10 @@ Layout under the cache folder (``cache/`` by default)::
     tmp/                      temporary files, renamed into place when complete
 
 Every write goes to ``tmp/`` first and is renamed into place: a reader sees a whole blob or
-manifest, or none. A blob is trusted only after its digest is checked, at restore time: a
-flipped or truncated blob is moved to ``corrupt/`` and the restore fails (the task then runs
-for real). A manifest's modification time is its last use (for least-recently-used pruning).
+manifest, or none. A blob is trusted only after its digest is checked, at restore time, on
+the copy that is put in place (``placement.py``): a flipped or truncated blob is moved to
+``corrupt/`` and the restore fails before any target is replaced (the task then runs for
+real). A manifest's modification time is its last use (for least-recently-used pruning).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat as stat_mod
 import tempfile
@@ -27,9 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conjure.engine.cache.placement import CopyMismatch, Staged, placer, run_all
 from conjure.engine.hashing import Digester
 
 MANIFEST_VERSION = 1
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+"""A blob's name: 64 lowercase hex digits (BLAKE3 and SHA-256 alike)."""
+OPEN_COPIES = 64
+"""Verified copies of one entry held as unnamed open files before they get their names; the
+files after these get named temporary files (a directory target can hold thousands)."""
 FILE, DIR, SYMLINK = "file", "dir", "symlink"
 
 
@@ -98,7 +106,9 @@ class Manifest:
         except (ValueError, TypeError, KeyError, AttributeError) as err:
             raise CacheMiss(f"damaged cache manifest ({type(err).__name__})") from None
         for entry in manifest.entries:
-            _check_relative(entry.get("path"))
+            _check_entry(entry)
+        if manifest.log:
+            _check_digest(manifest.log)
         return manifest
 
     def blobs(self) -> set[str]:
@@ -109,11 +119,27 @@ class Manifest:
         return found
 
 
-def _check_relative(path: object) -> None:
+def _check_entry(entry: dict[str, Any]) -> None:
+    """Refuses an entry that could reach outside the project or the store (a manifest may
+    come from a remote cache)."""
+    path = entry.get("path")
     if not isinstance(path, str) or not path or path.startswith("/"):
         raise CacheMiss(f"cache manifest has an invalid path {path!r}")
-    if ".." in Path(path).parts:
+    if ".." in path.split("/"):
         raise CacheMiss(f"cache manifest has a path outside the project: {path!r}")
+    kind = entry.get("type")
+    if kind == FILE:
+        _check_digest(entry.get("digest"))
+    numbers = {FILE: ("size", "mode"), DIR: ("mode",), SYMLINK: ()}.get(str(kind))
+    if numbers is None or (kind == SYMLINK and not isinstance(entry.get("target"), str)):
+        raise CacheMiss(f"cache manifest has an invalid entry for {path!r}")
+    if not all(isinstance(entry.get(k), int) and entry[k] >= 0 for k in numbers):
+        raise CacheMiss(f"cache manifest has an invalid size or mode for {path!r}")
+
+
+def _check_digest(digest: object) -> None:
+    if not isinstance(digest, str) or _HEX_DIGEST.fullmatch(digest) is None:
+        raise CacheMiss(f"cache manifest has an invalid digest {str(digest)[:20]!r}")
 
 
 class LocalCache:
@@ -132,6 +158,7 @@ class LocalCache:
         self.cas = folder / "cas"
         self.ac = folder / "ac"
         self.tmp = folder / "tmp"
+        self._root = str(root)
 
     # blobs ------------------------------------------------------------------------------
 
@@ -198,12 +225,35 @@ class LocalCache:
         return path
 
     def read_blob(self, digest: str) -> bytes:
-        """A verified blob's bytes.
+        """A verified blob's bytes (read once, checked in memory).
 
         Raises:
-            CacheMiss: missing or damaged.
+            CacheMiss: missing or damaged (a damaged blob is set aside).
         """
-        return self.verified_blob(digest).read_bytes()
+        path = self.blob_path(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise CacheMiss(f"cache blob {digest[:12]} is missing") from None
+        if self.digester.of_bytes(data) != digest:
+            raise self._bad_blob(digest)
+        return data
+
+    def _bad_blob(self, digest: str) -> CacheMiss:
+        """The miss to raise for a blob whose content (or copy) did not match its digest.
+
+        The blob itself is checked again: a damaged one is set aside; an intact one whose
+        copy came out wrong (the disk, a concurrent writer) stays.
+        """
+        path = self.blob_path(digest)
+        try:
+            actual = self.digester.of_file(str(path), path.stat().st_size)
+        except FileNotFoundError:
+            return CacheMiss(f"cache blob {digest[:12]} is missing")
+        if actual == digest:
+            return CacheMiss(f"cache blob {digest[:12]} could not be copied intact")
+        aside = self.set_aside(path)
+        return CacheMiss(f"cache blob {digest[:12]} is corrupt; moved it to {aside}")
 
     def _place(self, tmp: Path, final: Path) -> None:
         if final.exists():
@@ -319,46 +369,111 @@ class LocalCache:
     def restore(self, manifest: Manifest) -> list[str]:
         """Puts a manifest's outputs back, byte-identical with their modes.
 
-        Every blob is verified before anything in the project is touched. Files that already
-        match are left alone. Inside a restored directory target, files the entry does not
-        list are removed (the directory is the task's output).
+        Two phases. First each file that is missing or differs is copied next to its target
+        and the copy is verified against its digest (the files of one entry in parallel:
+        copying and hashing release the GIL); meanwhile only folders are made (the missing
+        parents of targets, the declared folders with their modes). Then, when every copy
+        is good, the copies get their names, symlinks are made, and inside a restored
+        directory target whatever the entry does not list is removed (the directory is the
+        task's output). Files that already match are left alone.
 
         Returns:
             The paths written.
 
         Raises:
-            CacheMiss: a blob is missing or corrupt (corrupt ones are set aside).
+            CacheMiss: a blob is missing or corrupt (corrupt ones are set aside); no file in
+                the project was replaced or removed.
+            OSError: the project cannot be written.
         """
-        sources = {
-            e["path"]: self.verified_blob(e["digest"])
-            for e in manifest.entries
-            if e["type"] == FILE
-        }
+        staged = self._stage(manifest)
+        try:
+            return self._put_in_place(manifest, staged)
+        finally:
+            for copy, _ in staged.values():
+                placer(self.digester.algorithm).discard(copy)
+
+    def _stage(self, manifest: Manifest) -> dict[str, tuple[Staged, bool]]:
+        """Makes folders and verified copies of every file that needs writing, by path."""
+        jobs: list[tuple[dict[str, Any], str, bool]] = []
+        made: set[str] = set()
+        for entry in manifest.entries:
+            path = os.path.join(self._root, entry["path"])
+            if entry["type"] == DIR:
+                _make_dir(Path(path), entry["mode"])
+                made.add(path)
+            elif entry["type"] == FILE:
+                parent = os.path.dirname(path)
+                if parent not in made:
+                    os.makedirs(parent, exist_ok=True)
+                    made.add(parent)
+                jobs.append((entry, path, len(jobs) >= OPEN_COPIES))
+        staged: dict[str, tuple[Staged, bool]] = {}
+        failure: BaseException | None = None
+        for (entry, *_), outcome in zip(jobs, run_all(self._stage_file, jobs), strict=True):
+            if isinstance(outcome, BaseException):
+                failure = failure or outcome
+            elif outcome is not None:
+                staged[entry["path"]] = outcome
+        if failure is not None:
+            for copy, _ in staged.values():
+                placer(self.digester.algorithm).discard(copy)
+            raise failure
+        return staged
+
+    def _stage_file(
+        self, entry: dict[str, Any], path: str, named: bool
+    ) -> tuple[Staged, bool] | None:
+        """A verified copy for ``path`` and whether a directory is in its way; None when
+        the file there already matches."""
+        try:
+            info: os.stat_result | None = os.lstat(path)
+        except FileNotFoundError:
+            info = None
+        if info is not None and self._matches(path, info, entry):
+            return None
+        digest = entry["digest"]
+        blob = str(self.blob_path(digest))
+        try:
+            copy = placer(self.digester.algorithm).stage(
+                blob, path, entry["size"], entry["mode"], digest, named
+            )
+        except CopyMismatch:
+            raise self._bad_blob(digest) from None
+        except FileNotFoundError:
+            if os.path.exists(blob):
+                raise
+            raise CacheMiss(f"cache blob {digest[:12]} is missing") from None
+        return copy, info is not None and stat_mod.S_ISDIR(info.st_mode)
+
+    def _put_in_place(
+        self, manifest: Manifest, staged: dict[str, tuple[Staged, bool]]
+    ) -> list[str]:
+        """Names the verified copies, makes symlinks, removes what directory targets do not
+        list; returns the paths written."""
         written: list[str] = []
+        for entry in manifest.entries:
+            relative = entry["path"]
+            path = os.path.join(self._root, relative)
+            if relative in staged:
+                copy, over_dir = staged[relative]
+                if over_dir:
+                    shutil.rmtree(path)
+                placer(self.digester.algorithm).commit(copy)
+                written.append(relative)
+            elif entry["type"] == SYMLINK and _replace_symlink(Path(path), entry["target"]):
+                written.append(relative)
         listed = {e["path"] for e in manifest.entries}
         for entry in manifest.entries:
-            path = self.root / entry["path"]
             if entry["type"] == DIR:
-                _make_dir(path, entry["mode"])
-                _remove_unlisted(path, entry["path"], listed)
-            elif entry["type"] == SYMLINK:
-                if _replace_symlink(path, entry["target"]):
-                    written.append(entry["path"])
-            elif not self._matches(path, entry):
-                _copy_into_place(sources[entry["path"]], path, entry["mode"])
-                written.append(entry["path"])
+                _remove_unlisted(self.root / entry["path"], entry["path"], listed)
         return written
 
-    def _matches(self, path: Path, entry: dict[str, Any]) -> bool:
-        try:
-            info = path.lstat()
-        except FileNotFoundError:
-            return False
+    def _matches(self, path: str, info: os.stat_result, entry: dict[str, Any]) -> bool:
         if not stat_mod.S_ISREG(info.st_mode) or info.st_size != entry["size"]:
             return False
         if stat_mod.S_IMODE(info.st_mode) != entry["mode"]:
             return False
-        return bool(self.digester.of_file(str(path), info.st_size) == entry["digest"])
+        return bool(self.digester.of_file(path, info.st_size) == entry["digest"])
 
 
 def _touch(path: Path) -> None:
@@ -392,19 +507,3 @@ def _replace_symlink(path: Path, target: str) -> bool:
     os.symlink(target, tmp)
     os.replace(tmp, path)
     return True
-
-
-def _copy_into_place(source: Path, path: Path, mode: int) -> None:
-    """Copies a blob next to its destination and renames it over: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
