@@ -24,6 +24,7 @@ show) are never in a snapshot. Any change to the task records (a task starting, 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import marshal
 import os
 import sys
@@ -139,6 +140,26 @@ def run_settings(params: Any, config: dict[str, Any]) -> Settings:
     return load_settings(Path(os.getcwd()), config.get(CONJURE_KEY, {}), cli_values)
 
 
+class _LineNumbers:
+    """``inspect`` for doit's loader, which reads each creator's line number (to order
+    creators) with ``inspect.getsourcelines``: that tokenizes the dodo.py, ~10 ms on a no-op.
+    A function's code object has the same number (``getsourcelines`` unwraps decorators too)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(inspect, name)
+
+    @staticmethod
+    def getsourcelines(obj: Any) -> tuple[list[str], int]:
+        """``([], first line)``; anything without a code object goes to ``inspect``."""
+        code = getattr(inspect.unwrap(obj), "__code__", None)
+        if code is None:
+            return inspect.getsourcelines(obj)
+        return [], code.co_firstlineno
+
+
+_LINE_NUMBERS = _LineNumbers()
+
+
 def load_recorded(
     load: Callable[..., list[Any]],
     command: Any,
@@ -164,10 +185,12 @@ def load_recorded(
 
     original = doit_loader.dict_to_task
     doit_loader.dict_to_task = pending
+    doit_loader.inspect = _LINE_NUMBERS
     try:
         items = load(cmd=command, pos_args=list(args))
     finally:
         doit_loader.dict_to_task = original
+        doit_loader.inspect = inspect
     header = marshal.dumps(
         (
             FORMAT,
@@ -245,14 +268,14 @@ def _canon_lenient(value: Any) -> Any:
 
 
 def _item_canon(item: Any, unsafe: set[str]) -> Any:
-    if isinstance(item, _Pending):
-        extra = item.task_dep[item.declared :]
+    if type(item) is _Pending:
+        params = item.creator_params
         return (
             item.name,
             item.subtask_of,
             item.has_subtask,
-            extra,
-            _canon_lenient(item.creator_params),
+            item.task_dep[item.declared :] if len(item.task_dep) > item.declared else None,
+            None if params is None else _canon_lenient(params),
         )
     # a Task the loader made itself (a group of subtasks) or one a creator yielded
     if item._actions or item.file_dep or item.targets or item.uptodate or item.loader:
