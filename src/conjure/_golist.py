@@ -150,7 +150,10 @@ def load(
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("CONJURE_CACHE_DIR", "cache")) / "go-list"
+    """``go-list/`` under the cache folder the engine uses (pyproject < dodo.py < env)."""
+    from conjure.settings import project_settings
+
+    return Path(project_settings().cache_dir) / "go-list"
 
 
 def _key(

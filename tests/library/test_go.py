@@ -263,3 +263,11 @@ def test_generate_reruns_when_its_source_or_tool_changes(workspace: Project) -> 
     _append(workspace, "internal/tools/genstatus/main.go")
     assert workspace.doit("generate").returncode == 0
     assert "generate" in last_run(workspace)[0]
+
+
+def test_go_list_cache_follows_the_dodo_cache_dir(workspace: Project) -> None:
+    workspace.dodo(DODO, config='cache_dir="build/state"')
+    r = workspace.doit("list")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert list((workspace.root / "build" / "state" / "go-list").glob("*.json"))
+    assert not (workspace.root / "cache" / "go-list").exists()
