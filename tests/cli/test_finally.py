@@ -76,16 +76,27 @@ def test_a_failing_finally_task_fails_the_run(project: Project) -> None:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_and_sigterm_start_no_finally_task(project: Project, sig: int, code: int) -> None:
+def test_ctrl_c_and_sigterm_still_run_the_teardown_of_what_started(
+    project: Project, sig: int, code: int
+) -> None:
     project.dodo(
         """
         def task_hang():
             return {"actions": ["echo $$ > hang.pid; sleep 60"]}
         def task_fin():
             return {"actions": ["echo fin >> log.txt"], "task_dep": ["hang"], "finally": True}
+        def task_later():
+            return {"actions": ["echo later >> log.txt"], "task_dep": ["hang"]}
+        def task_last():  # makes hang's path the longest, so it starts first with -n 1
+            return {"actions": ["echo last >> log.txt"], "task_dep": ["later"]}
+        def task_queued():
+            return {"actions": ["echo queued >> log.txt"]}
+        def task_fin2():
+            return {"actions": ["echo fin2 >> log.txt"], "task_dep": ["queued"],
+                    "finally": True}
         """
     )
-    proc = project.start()
+    proc = project.start("-n", "1", "hang", "fin", "last", "fin2")
     pid_file = project.root / "hang.pid"
     deadline = time.monotonic() + 20
     while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
@@ -93,9 +104,16 @@ def test_ctrl_c_and_sigterm_start_no_finally_task(project: Project, sig: int, co
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == code, out + err
-    assert project.log_lines() == []
+    assert project.log_lines() == ["fin"]  # fin2's dependency never started: nothing to undo
     _assert_gone(pid_file)
-    assert _statuses(project) == {"hang": "cancelled", "fin": "skipped"}
+    assert _statuses(project) == {
+        "hang": "cancelled",
+        "fin": "ran",
+        "later": "skipped",
+        "last": "skipped",
+        "queued": "skipped",
+        "fin2": "skipped",
+    }
 
 
 def test_dry_run_and_explain_describe_a_finally_task(project: Project) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
 import xml.etree.ElementTree as ET
 
@@ -153,6 +154,23 @@ def test_fail_fast_still_tears_down_and_summarizes(project: Project) -> None:
     assert project.log_lines("services.txt") == ["up", "down"]
     assert "task test-svc-run cancelled in this run" in r.stdout
     assert "FAILED unit: py/tests/test_things.py::test_bad" in r.stdout
+
+
+def test_ctrl_c_stops_the_tests_and_still_tears_down(project: Project) -> None:
+    make_project(
+        project,
+        py_tests=SLOW_AND_FAILING,
+        extra=SERVICE.format(markers="api", teardown="echo down >> services.txt"),
+    )
+    proc = project.start("test-svc")
+    deadline = time.monotonic() + 30
+    while project.log_lines("services.txt") != ["up"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # pytest is in test_waits now
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, out + err
+    assert project.log_lines("services.txt") == ["up", "down"]
 
 
 def test_a_failing_teardown_fails_the_run(project: Project) -> None:

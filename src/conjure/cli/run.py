@@ -20,8 +20,19 @@ from conjure.cli.session import (
     open_session,
 )
 from conjure.engine.capture import routed_std_streams
-from conjure.engine.events import FAILED, RAN, Notice, RunFinished, RunStarted, TaskResult
+from conjure.engine.events import (
+    CACHED,
+    CANCELLED,
+    FAILED,
+    RAN,
+    SKIPPED,
+    Notice,
+    RunFinished,
+    RunStarted,
+    TaskResult,
+)
 from conjure.engine.layout import RUNS_DIR
+from conjure.engine.model import Cancel
 from conjure.engine.plan import explain
 from conjure.engine.records import (
     chrome_trace,
@@ -113,6 +124,7 @@ def _execute(
             except Interrupted as stop:
                 interrupted = stop.exit_code
                 results = list(scheduler.results.values())
+                results = _finally_after_stop(session, names, results, reporter)
             results += _teardown(session, results)
     finally:
         session.state.record_files(session.files.dirty)
@@ -146,6 +158,43 @@ def _exit_code(results: Sequence[TaskResult]) -> int:
         return EXIT_OK
     code = failed[0].exit_code
     return code if code is not None and 0 < code < 256 else EXIT_TASK_FAILED
+
+
+def _finally_after_stop(
+    session: Session, names: Sequence[str], results: list[TaskResult], reporter: Reporter
+) -> list[TaskResult]:
+    """After Ctrl-C or SIGTERM: runs the finally tasks (a suite's teardown, say) below which
+    something started, one at a time on this thread, so what a setup started is stopped. A
+    second Ctrl-C or SIGTERM stops them too (their children included).
+
+    Returns:
+        The results, with those of the finally tasks that ran replacing "skipped".
+    """
+    assert session.graph is not None
+    done = {r.name: r for r in results}
+
+    def status(task: str) -> str:
+        return done[task].status if task in done else SKIPPED
+
+    for name in names:
+        work = session.works[name]
+        if not work.is_finally or status(name) != SKIPPED:
+            continue
+        below = session.graph.closure([name])[:-1]
+        if not any(status(d) in (RAN, FAILED, CANCELLED, CACHED) for d in below):
+            continue  # nothing it cleans up after got as far as starting
+        upstream = {d: status(d) for d in session.graph.deps[name]}
+        start = time.time()
+        try:
+            outcome = work.execute([], Cancel(), upstream)
+        except (KeyboardInterrupt, Interrupted):
+            break
+        ended = RAN if outcome.ok else FAILED
+        done[name] = TaskResult(
+            name, ended, output=outcome.output, error=outcome.error, start=start, end=time.time()
+        )
+        reporter.handle(done[name])
+    return list(done.values())
 
 
 def _teardown(session: Session, results: Sequence[TaskResult]) -> list[TaskResult]:

@@ -10,7 +10,8 @@ A *finally* task (``work.is_finally``) is the exception: it starts once each of 
 dependencies has finished in any way (ran, up to date, cached, failed, cancelled or skipped),
 also after a fail-fast stop, and fail-fast never cancels it. Its own outcome is what its
 dependents see: a failure upstream of it does not skip them past it. Ctrl-C and SIGTERM stop
-everything, finally tasks included.
+everything, finally tasks included; the command then runs the finally tasks below which
+something had started, one at a time (``cli/run.py``).
 """
 
 from __future__ import annotations
