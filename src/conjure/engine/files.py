@@ -53,6 +53,7 @@ class FileIndex:
         self._root = root.rstrip(os.sep) + os.sep
         self._memo: dict[str, str] = {}
         self._keys: dict[str, str] = {}
+        self._seen: dict[str, tuple[int, int, int]] = {}
         self.dirty: dict[str, FileRow] = {}
         self.hashed = 0
 
@@ -86,6 +87,7 @@ class FileIndex:
             found = self._tree_digest(key)
         else:
             found = self._file_digest(key, st)
+            self._seen[key] = (st.st_size, st.st_mtime_ns, st.st_ino)
         self._memo[key] = found
         return found
 
@@ -93,6 +95,7 @@ class FileIndex:
         """Drops memoized digests of paths a task just wrote."""
         for key in keys:
             self._memo.pop(key, None)
+            self._seen.pop(key, None)
             prefix = key + os.sep
             for other in [k for k in self._memo if k.startswith(prefix)]:
                 del self._memo[other]
@@ -110,18 +113,24 @@ class FileIndex:
     def settled_stat(self, key: str) -> tuple[int, int, int] | None:
         """A regular file's (size, mtime_ns, inode) when it still matches the row its digest
         came from and that row is old enough to trust; None otherwise (racy, changed since,
-        a directory, gone). The no-op snapshot is made only of such stats."""
+        a directory, gone). The no-op snapshot is made only of such stats.
+
+        The stat taken when the file was digested in this run is used as it is: a change
+        after it gives the file a later mtime, which the next run sees.
+        """
         row = self._rows.get(key)
         if row is None or row[1] < 0:
             return None
-        try:
-            st = os.stat(key)
-        except OSError:
-            return None
-        found = (st.st_size, st.st_mtime_ns, st.st_ino)
-        if not stat_mod.S_ISREG(st.st_mode) or found != row[:3]:
-            return None
-        if is_racy(st.st_mtime_ns, time.time()):
+        found = self._seen.get(key)
+        if found is None:
+            try:
+                st = os.stat(key)
+            except OSError:
+                return None
+            if not stat_mod.S_ISREG(st.st_mode):
+                return None
+            found = (st.st_size, st.st_mtime_ns, st.st_ino)
+        if found != row[:3] or is_racy(found[1], time.time()):
             return None
         return found
 
