@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import time
@@ -101,10 +102,29 @@ def test_content_edit_reruns_the_task(settled: Project) -> None:
     assert sorted(settled.log_lines()) == ["gen", "p0", "p1", "use"]
 
 
-def test_touch_without_change_runs_nothing(settled: Project) -> None:
-    os.utime(settled.root / "in.txt")
-    assert not served(settled)
+def test_touch_without_change_is_still_a_snapshot_no_op(settled: Project) -> None:
+    past = time.time() - 50
+    os.utime(settled.root / "in.txt", (past, past))
+    assert served(settled)  # re-hashed against the snapshot's digest, then stored
     assert settled.log_lines() == []
+    state = settled.root / "cache" / "state.sqlite"
+    with sqlite3.connect(state) as db:
+        (mtime,) = db.execute("SELECT mtime_ns FROM files WHERE path='in.txt'").fetchone()
+    assert mtime == os.stat(settled.root / "in.txt").st_mtime_ns
+    assert served(settled)
+
+
+def test_copy_with_its_cache_is_served_and_an_edit_in_it_is_not(
+    settled: Project, tmp_path: Path
+) -> None:
+    clone = Project(tmp_path / "clone")
+    shutil.copytree(settled.root, clone.root)  # new inodes and mtimes, same contents
+    age(clone)
+    assert served(clone)
+    assert clone.log_lines() == []
+    clone.write("in.txt", "changed\n")
+    assert not served(clone)
+    assert sorted(clone.log_lines()) == ["gen", "p0", "p1", "use"]
 
 
 def test_deleted_target_is_rebuilt(settled: Project) -> None:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from conjure.cli.session import Session
     from conjure.engine.events import TaskResult
 
-FORMAT = 1
+FORMAT = 2
 """Snapshot layout version; a snapshot of another version is ignored."""
 
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
@@ -83,11 +83,13 @@ class LoadedTasks:
         items: doit's task list, with ``_Pending`` in place of tasks made from dicts.
         header: digest of what besides the task dicts decides the run.
         unsafe: tasks whose up-to-date status a snapshot cannot vouch for.
+        hashed: files the no-op path hashed (stat, digest), for the normal path to reuse.
     """
 
     items: list[Any]
     header: bytes
     unsafe: set[str] = field(default_factory=set)
+    hashed: dict[str, tuple[tuple[int, int, int], str]] = field(default_factory=dict)
     _digest: str | None = None
     _tasks: list[Task] | None = None
 
@@ -196,7 +198,6 @@ def load_recorded(
             FORMAT,
             __version__,
             sys.version,
-            root,
             sys.argv[1:],
             repr(settings),
             _canon_lenient(config),
@@ -284,28 +285,96 @@ def _item_canon(item: Any, unsafe: set[str]) -> Any:
 
 
 def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
-    """Finishes a no-op run from the snapshot; None when the normal path must run."""
+    """Finishes a no-op run from the snapshot; None when the normal path must run.
+
+    Files whose stat moved (a fresh clone with a restored ``cache/``, a ``touch``) are
+    hashed and compared with the snapshot's digests; when they all match, the new stats are
+    stored and the run is still a no-op. Digests computed before a mismatch is found are
+    handed to the normal path (``loaded.hashed``), which then does not hash them again.
+    """
     if params.get("trace") or params.get("dry_run") or params.get("always"):
         return None
     cache_dir = Path(settings.cache_dir)
     try:
         data = (cache_dir / SNAPSHOT_FILE).read_bytes()
         snapshot = marshal.loads(data)
-        fmt, digest, state_inode, keys, stats, names, hidden = snapshot
+        fmt, digest, identity, keys, stats, digests, names, hidden = snapshot
+        inode, instance, generation = identity
     except (OSError, ValueError, EOFError, TypeError):
         return None
     started = time.time()
     if fmt != FORMAT or digest != loaded.digest:
         return None
+    current = _current_stats(keys)
+    if current is None:
+        return None
     try:
-        if os.stat(cache_dir / STATE_FILE).st_ino != state_inode:
-            return None
+        same_database = os.stat(cache_dir / STATE_FILE).st_ino == inode
     except OSError:
         return None
-    if _current_stats(keys) != stats:
+    if not same_database:  # a copy (CI cache restore) is fine; another database is not
+        from conjure.engine.state import read_identity
+
+        if read_identity(cache_dir / STATE_FILE) != (instance, generation):
+            return None
+    moved = [i for i in range(len(keys)) if current[i] != stats[i]] if current != stats else []
+    if moved and not _same_content(loaded, keys, moved, current, digests, settings.hash):
         return None
+    if moved or not same_database:
+        refreshed = list(stats)
+        for i in moved:
+            refreshed[i] = current[i]
+        _refresh(cache_dir, settings.hash, loaded.hashed, snapshot, refreshed, generation)
     _report(names, frozenset(hidden), params, settings, started)
     return 0
+
+
+def _same_content(
+    loaded: LoadedTasks,
+    keys: list[str],
+    moved: list[int],
+    current: list[tuple[int, int, int]],
+    digests: list[str],
+    algorithm: str,
+) -> bool:
+    """Hashes the files whose stat moved; whether each still has the snapshot's digest."""
+    from conjure.engine.hashing import Digester
+
+    digester = Digester(algorithm)
+    for i in moved:
+        try:
+            found = digester.of_file(keys[i], current[i][0])
+        except OSError:
+            return False
+        loaded.hashed[keys[i]] = (current[i], found)
+        if found != digests[i]:
+            return False
+    return True
+
+
+def _refresh(
+    cache_dir: Path,
+    algorithm: str,
+    hashed: dict[str, tuple[tuple[int, int, int], str]],
+    snapshot: tuple[Any, ...],
+    stats: list[tuple[int, int, int]],
+    generation: int,
+) -> None:
+    """Stores the stats of re-hashed files and a snapshot with them (racy ones unsettled)."""
+    from conjure.engine.files import UNSETTLED, is_racy, stored_row
+    from conjure.engine.state import StateStore
+
+    state = StateStore(cache_dir / STATE_FILE, algorithm)
+    try:
+        state.record_files({key: stored_row(stat, found) for key, (stat, found) in hashed.items()})
+        now = time.time()
+        settled = [UNSETTLED if s[1] >= 0 and is_racy(s[1], now) else s for s in stats]
+        fmt, digest, identity, keys, _, digests, names, hidden = snapshot
+        identity = (os.stat(state.path).st_ino, identity[1], identity[2])
+        data = (fmt, digest, identity, keys, settled, digests, names, hidden)
+        state.write_snapshot(marshal.dumps(data, 2), generation)
+    finally:
+        state.close()
 
 
 def _current_stats(keys: list[str]) -> list[tuple[int, int, int]] | None:
@@ -366,27 +435,25 @@ def save(
     digest = loaded.digest  # describing the loader's own tasks may mark some unsafe
     if loaded.unsafe.intersection(names):
         return False
-    stats: list[tuple[int, int, int]] = []
-    keys: dict[str, None] = {}
+    entries: dict[str, tuple[tuple[int, int, int], str]] = {}
     for name in names:
         spec = session.works[name].spec
         for key in (*spec.file_deps, *spec.targets):
-            if key in keys:
-                continue
-            found = session.files.settled_stat(key)
-            if found is None:
-                return False
-            keys[key] = None
-            stats.append(found)
-    data = marshal.dumps(
-        (
-            FORMAT,
-            digest,
-            os.stat(session.state.path).st_ino,
-            list(keys),
-            stats,
-            [r.name for r in results],
-            sorted(hidden.intersection(names)),
-        )
+            if key not in entries:
+                entry = session.files.snapshot_entry(key)
+                if entry is None:
+                    return False
+                entries[key] = entry
+    state = session.state
+    identity = (os.stat(state.path).st_ino, state.instance(), session.generation)
+    data = (
+        FORMAT,
+        digest,
+        identity,
+        list(entries),
+        [stat for stat, _ in entries.values()],
+        [found for _, found in entries.values()],
+        [r.name for r in results],
+        sorted(hidden.intersection(names)),
     )
-    return session.state.write_snapshot(data, session.generation)
+    return state.write_snapshot(marshal.dumps(data, 2), session.generation)

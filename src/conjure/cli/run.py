@@ -62,6 +62,8 @@ def run_tasks(command: Any, params: Any, loaded: LoadedTasks, settings: Settings
 def _run(command: Any, params: Any, session: Session, loaded: LoadedTasks) -> int:
     tasks = loaded.tasks()
     attach_tasks(session, tasks)
+    for key, (stat, digest) in loaded.hashed.items():
+        session.files.learn(key, stat, digest)
     assert session.graph is not None
     selected = select(tasks, command.sel_tasks)
     names = selected if params.get("single") else session.graph.closure(selected)

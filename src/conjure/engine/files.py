@@ -34,6 +34,9 @@ FINE_RACY_SECONDS = 0.1
 Windows' 15.6 ms timer."""
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
+UNSETTLED = (-1, -1, -1)
+"""A stat no file has: kept for a file whose stat is too recent to trust."""
+
 FileRow = tuple[int, int, int, str]
 """(size, mtime_ns, inode, digest) as stored in the state."""
 
@@ -110,6 +113,28 @@ class FileIndex:
         self._rows[key] = (st.st_size, st.st_mtime_ns, st.st_ino, digest)
         self.dirty[key] = _stored_row(st, digest)
 
+    def learn(self, key: str, stat: tuple[int, int, int], digest: str) -> None:
+        """Takes a digest someone just computed for a file with this stat (the no-op path's
+        fallback), so it is neither hashed again nor forgotten."""
+        row = stored_row(stat, digest)
+        self._rows[key] = (*stat, digest)
+        self.dirty[key] = row
+
+    def snapshot_entry(self, key: str) -> tuple[tuple[int, int, int], str] | None:
+        """What the no-op snapshot keeps for a file: the stat to compare next time (or
+        ``UNSETTLED``, which never matches, for a stat too recent to trust) and its digest;
+        None when this run knows no digest for it or it is not a regular file."""
+        row = self._rows.get(key)
+        if row is None or self._memo.get(key) != row[3]:
+            return None
+        found = self.settled_stat(key)
+        if found is None:
+            seen = self._seen.get(key)
+            if seen is None or seen != (row[0], seen[1], row[2]):
+                return None
+            return UNSETTLED, row[3]
+        return found, row[3]
+
     def settled_stat(self, key: str) -> tuple[int, int, int] | None:
         """A regular file's (size, mtime_ns, inode) when it still matches the row its digest
         came from and that row is old enough to trust; None otherwise (racy, changed since,
@@ -177,10 +202,15 @@ class FileIndex:
 
 
 def _stored_row(st: os.stat_result, digest: str) -> FileRow:
-    """The row to store for a file: its stat, but an impossible mtime when the stat is too
-    recent to be trusted (it could change again within the timestamp granularity)."""
-    mtime = -1 if is_racy(st.st_mtime_ns, time.time()) else st.st_mtime_ns
-    return (st.st_size, mtime, st.st_ino, digest)
+    return stored_row((st.st_size, st.st_mtime_ns, st.st_ino), digest)
+
+
+def stored_row(stat: tuple[int, int, int], digest: str) -> FileRow:
+    """The row to store for a file: its (size, mtime_ns, inode), but an impossible mtime when
+    the stat is too recent to be trusted (it could change again within the timestamp
+    granularity)."""
+    size, mtime, inode = stat
+    return (size, -1 if is_racy(mtime, time.time()) else mtime, inode, digest)
 
 
 def is_racy(mtime_ns: int, now: float) -> bool:

@@ -23,6 +23,7 @@ import json
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +175,11 @@ class StateStore:
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._check_algorithm(conn, algorithm)
+            if conn.execute("SELECT 1 FROM meta WHERE key='instance'").fetchone() is None:
+                with _Transaction(conn):  # who this database is, kept when it is copied
+                    conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex,)
+                    )
         except sqlite3.DatabaseError:
             conn.close()
             raise
@@ -241,6 +247,11 @@ class StateStore:
         """How many times task records changed; read it before ``load_tasks``."""
         row = self._query("SELECT value FROM meta WHERE key='generation'")
         return int(row[0][0]) if row else 0
+
+    def instance(self) -> str:
+        """The database's identity (made when it was created, the same in a copy)."""
+        row = self._query("SELECT value FROM meta WHERE key='instance'")
+        return str(row[0][0]) if row else ""
 
     def write_snapshot(self, data: bytes, generation: int) -> bool:
         """Writes the no-op snapshot atomically, unless records changed since ``generation``.
@@ -333,6 +344,25 @@ class StateStore:
     def close(self) -> None:
         """Closes the database."""
         self._conn.close()
+
+
+def read_identity(path: Path) -> tuple[str, int] | None:
+    """(instance, generation) of a state database, read only; None when it cannot be read."""
+    import sqlite3 as db
+
+    if not path.is_file():
+        return None
+    try:
+        conn = db.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    except db.Error:
+        return None
+    try:
+        rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        return str(rows.get("instance", "")), int(rows.get("generation", 0))
+    except (db.Error, ValueError):
+        return None
+    finally:
+        conn.close()
 
 
 def _unlink(path: Path) -> None:
