@@ -1,12 +1,15 @@
-"""Result rows, the final table and the JSON dump."""
+"""What every benchmark shares: result rows, the table, the JSON dump, the command line and
+progress lines."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import sys
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 PASS, FAIL, ERROR, INFO = "pass", "FAIL", "ERROR", "-"
@@ -18,15 +21,16 @@ class Row:
 
     Attributes:
         scenario: What was measured, with its unit.
-        doit: Plain doit's figure, formatted (or an error text).
+        baseline: The baseline's figure (plain doit, ``cp -r``, a no-op...), formatted (or an
+            error text, or empty).
         conjure: conjure's figure, formatted (or an error text).
-        ratio: conjure / doit, formatted, or empty.
+        ratio: conjure / baseline, formatted, or empty.
         goal: The goal in words, or empty for informational rows.
         status: ``pass``, ``FAIL``, ``ERROR`` or ``-`` (no goal).
     """
 
     scenario: str
-    doit: str
+    baseline: str
     conjure: str
     ratio: str = ""
     goal: str = ""
@@ -50,20 +54,37 @@ def ratio(top: float | None, bottom: float | None) -> float | None:
     return top / bottom
 
 
-def format_table(rows: list[Row]) -> str:
+@dataclass
+class Results:
+    """Everything a benchmark run produced.
+
+    Attributes:
+        rows: Table rows, in order.
+        raw: Unformatted figures keyed by scenario label, for ``--json``.
+    """
+
+    rows: list[Row] = field(default_factory=list)
+    raw: dict[str, object] = field(default_factory=dict)
+
+
+def format_table(rows: list[Row], baseline: str = "doit", width: int = 48) -> str:
     """Render rows as a fixed-width text table with a header line.
 
     Args:
         rows: The rows, in order.
+        baseline: The baseline column's heading.
+        width: The widest a column gets (longer cells are cut).
 
     Returns:
         The table, lines joined with newlines, no trailing newline.
     """
-    header = ("scenario", "doit", "conjure", "ratio", "goal", "status")
-    cells = [header] + [(r.scenario, r.doit, r.conjure, r.ratio, r.goal, r.status) for r in rows]
-    widths = [min(max(len(c[i]) for c in cells), 48) for i in range(len(header))]
+    header = ("scenario", baseline, "conjure", "ratio", "goal", "status")
+    cells = [header] + [
+        (r.scenario, r.baseline, r.conjure, r.ratio, r.goal, r.status) for r in rows
+    ]
+    widths = [min(max(len(c[i]) for c in cells), width) for i in range(len(header))]
     lines = [
-        "  ".join(c[i][:48].ljust(widths[i]) for i in range(len(header))).rstrip() for c in cells
+        "  ".join(c[i][:width].ljust(widths[i]) for i in range(len(header))).rstrip() for c in cells
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -88,3 +109,37 @@ def write_json(path: Path, rows: list[Row], raw: dict[str, object]) -> None:
     """
     data = {"machine": machine(), "rows": [asdict(r) for r in rows], "raw": raw}
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def bench_args(
+    doc: str | None, argv: list[str] | None, quick: str, keep: str = "keep the generated workspaces"
+) -> argparse.Namespace:
+    """The command line every benchmark takes: ``--quick``, ``--json FILE``, ``--keep``.
+
+    Args:
+        doc: The benchmark module's docstring (its first line describes the command).
+        argv: The arguments (``None``: ``sys.argv``).
+        quick: What ``--quick`` does, for ``--help``.
+        keep: What ``--keep`` keeps, for ``--help``.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
+    parser.add_argument("--keep", action="store_true", help=keep)
+    return parser.parse_args(argv)
+
+
+class Progress:
+    """Progress lines on stderr, stamped with the time since the run started."""
+
+    def __init__(self) -> None:
+        """Start the clock."""
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        """Print one progress line."""
+        print(
+            f"[{time.perf_counter() - self.start:6.1f}s] {message}",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -26,23 +26,10 @@ from _graphs import (
     write_sleep_workspace,
 )
 from _measure import DOIT, PURE_DOIT, Run, ToolError, median_peak, median_wall, run
-from _report import ERROR, INFO, Row, fmt, ratio, verdict
+from _report import ERROR, INFO, Results, Row, fmt, ratio, verdict
 
 Measured = float | str
 """A figure, or the error text that prevented measuring it."""
-
-
-@dataclass
-class Results:
-    """Everything a benchmark run produced.
-
-    Attributes:
-        rows: Table rows, in order.
-        raw: Unformatted figures keyed by scenario label, for ``--json``.
-    """
-
-    rows: list[Row] = field(default_factory=list)
-    raw: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

@@ -24,8 +24,6 @@ each timed step. See the "Output cache" section of docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import shutil
@@ -50,7 +48,20 @@ from _cache_graphs import (
 )
 from _graphs import EXEC_LOG, STATE_FILES, NoopSpec, write_noop_workspaces
 from _measure import DOIT, Run, ToolError, run, startup_seconds
-from _report import ERROR, INFO, fmt, machine, ratio, verdict
+from _report import (
+    ERROR,
+    INFO,
+    Progress,
+    Results,
+    Row,
+    bench_args,
+    fmt,
+    format_table,
+    machine,
+    ratio,
+    verdict,
+    write_json,
+)
 
 RESTORE_GOAL = 1.5
 """Largest acceptable restore / ``cp -r`` wall-time ratio."""
@@ -77,35 +88,6 @@ class Plan:
 
 FULL = Plan(reps=5, startup_reps=9)
 QUICK = Plan(reps=3, startup_reps=5)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the results table.
-
-    Attributes:
-        scenario: What was measured, with its unit and its baseline.
-        baseline: The baseline's figure, formatted (or empty).
-        conjure: conjure's figure, formatted (or an error text).
-        ratio: conjure / baseline, formatted, or empty.
-        goal: The goal in words, or empty for informational rows.
-        status: ``pass``, ``FAIL``, ``ERROR`` or ``-`` (no goal).
-    """
-
-    scenario: str
-    baseline: str
-    conjure: str
-    ratio: str = ""
-    goal: str = ""
-    status: str = INFO
-
-
-@dataclass
-class Results:
-    """Rows for the table and raw figures (every repetition) for ``--json``."""
-
-    rows: list[Row] = field(default_factory=list)
-    raw: dict[str, object] = field(default_factory=dict)
 
 
 def compare(
@@ -427,50 +409,18 @@ def clone_scenario(base: Path, spec: NoopSpec, reps: int, out: Results, log: Cal
 # report and entry point ---------------------------------------------------------------------
 
 
-def format_table(rows: list[Row]) -> str:
-    """Render rows as a fixed-width text table with a header line."""
-    header = ("scenario", "baseline", "conjure", "ratio", "goal", "status")
-    cells = [header] + [
-        (r.scenario, r.baseline, r.conjure, r.ratio, r.goal, r.status) for r in rows
-    ]
-    widths = [min(max(len(c[i]) for c in cells), 60) for i in range(len(header))]
-    lines = [
-        "  ".join(c[i][:60].ljust(widths[i]) for i in range(len(header))).rstrip() for c in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 5")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
-    parser.add_argument("--keep", action="store_true", help="keep the generated workspaces")
-    return parser.parse_args(argv)
-
-
-def progress(start: float) -> Callable[[str], None]:
-    """A progress printer to stderr, stamped with the seconds since ``start``."""
-
-    def say(message: str) -> None:
-        print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-    return say
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run both scenarios, print the table, optionally write JSON.
 
     Returns:
         0; failures are rows in the table, not exit codes.
     """
-    args = parse_args(argv)
+    args = bench_args(__doc__, argv, "3 repetitions instead of 5")
     plan = QUICK if args.quick else FULL
     os.environ["CI"] = "true"  # plain output; inherited by every child through child_env()
     start = time.perf_counter()
     load_start = os.getloadavg()[0]
-    log = progress(start)
+    log = Progress()
     out = Results()
     base = Path(tempfile.mkdtemp(prefix="conjure-bench-cache-"))
     try:
@@ -491,10 +441,9 @@ def main(argv: list[str] | None = None) -> int:
         f"1-min load {load_start:.1f} -> {os.getloadavg()[0]:.1f}; start-up {startup:.3f} s; "
         f"{'quick' if args.quick else 'full'} run, {time.perf_counter() - start:.0f} s"
     )
-    print(format_table(out.rows))
+    print(format_table(out.rows, baseline="baseline", width=60))
     if args.json:
-        data = {"machine": info, "rows": [asdict(r) for r in out.rows], "raw": out.raw}
-        args.json.write_text(json.dumps(data, indent=2) + "\n")
+        write_json(args.json, out.rows, out.raw)
     return 0
 
 

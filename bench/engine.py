@@ -13,7 +13,6 @@ pipe. Plain doit uses the sqlite3 backend and the MD5 checker; conjure is enable
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -23,9 +22,8 @@ from pathlib import Path
 
 from _graphs import NoopSpec, critical_last_graph, random_dag
 from _measure import startup_seconds
-from _report import format_table, machine, write_json
+from _report import Progress, Results, bench_args, format_table, machine, write_json
 from _scenarios import (
-    Results,
     noop_scenario,
     prepare_noop,
     sleep_scenario,
@@ -54,31 +52,6 @@ class Plan:
 
 FULL = Plan(noop_reps=5, startup_reps=9, big_tasks=10_000, sleep_reps=3, pure_doit=True)
 QUICK = Plan(noop_reps=3, startup_reps=7, big_tasks=10_000, sleep_reps=1, pure_doit=False)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (~2 min)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
-    parser.add_argument("--keep", action="store_true", help="keep the generated workspaces")
-    return parser.parse_args(argv)
-
-
-class Progress:
-    """Progress lines on stderr, stamped with the time since the run started."""
-
-    def __init__(self) -> None:
-        """Start the clock."""
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        """Print one progress line."""
-        print(
-            f"[{time.perf_counter() - self.start:6.1f}s] {message}",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def run_noop_scenarios(base: Path, plan: Plan, startup: float, out: Results, log: Progress) -> None:
@@ -110,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         0; failures of either tool are rows in the table, not exit codes.
     """
-    args = parse_args(argv)
+    args = bench_args(__doc__, argv, "fewer repetitions (~2 min)")
     plan = QUICK if args.quick else FULL
     log = Progress()
     out = Results()

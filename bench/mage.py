@@ -15,7 +15,6 @@ re-runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -31,6 +30,7 @@ from functools import partial
 from pathlib import Path
 
 from _measure import DOIT, Run, ToolError, median_wall, run
+from _report import Progress, bench_args
 
 MAGE_VERSION = "v1.17.2"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "polyglot"
@@ -72,18 +72,8 @@ class Results:
         self.ran.setdefault((scenario, tool), []).append(sorted(ran))
 
 
-def log(message: str, _start: float = time.perf_counter()) -> None:
-    """Print one progress line on stderr, stamped with the time since start."""
-    print(f"[{time.perf_counter() - _start:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 runs per scenario, not 5")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
-    parser.add_argument("--keep", action="store_true", help="keep the workspaces")
-    return parser.parse_args(argv)
+log = Progress()
+"""Progress lines on stderr."""
 
 
 def go_env(name: str) -> str:
@@ -343,7 +333,7 @@ def setup(base: Path, out: Results) -> tuple[list[tuple[Tool, Path]], Tool]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and the goals; 0 unless a tool failed."""
-    args = parse_args(argv)
+    args = bench_args(__doc__, argv, "2 runs per scenario, not 5", keep="keep the workspaces")
     reps = 2 if args.quick else 5
     base = Path(tempfile.mkdtemp(prefix="conjure-bench-mage-"))
     out = Results()
