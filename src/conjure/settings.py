@@ -192,6 +192,11 @@ class Settings:
             self.sources[key] = source
 
 
+def cli_settings(**values: Any) -> dict[str, Any]:
+    """Command-line values that were given (None means "not given")."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def read_pyproject(path: Path) -> dict[str, Any]:
     """Reads ``[tool.conjure]`` from a pyproject.toml; an absent file or table is empty.
 

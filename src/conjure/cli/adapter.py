@@ -19,7 +19,7 @@ from typing import Any
 from doit.action import BaseAction, CmdAction, PythonAction
 from doit.dependency import UptodateCalculator
 from doit.exceptions import BaseFail
-from doit.task import Task
+from doit.task import Task, dict_to_task
 
 from conjure.engine.cache.key import VERSION_COMMANDS
 from conjure.engine.capture import Sink, capturing
@@ -430,6 +430,17 @@ def _first_word(command: str | list[Any]) -> str:
 def _show(command: str | list[str]) -> str:
     text = command if isinstance(command, str) else " ".join(str(c) for c in command)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def task_from_dict(task_dict: dict[str, Any]) -> Task:
+    """doit's ``dict_to_task`` for a dict that may carry conjure's keys (moved to ``meta``).
+
+    Raises:
+        ConfigError: a conjure key has the wrong type.
+        InvalidTask: doit's own validation.
+    """
+    extract_extra_keys(task_dict)
+    return dict_to_task(task_dict)
 
 
 def extract_extra_keys(task_dict: dict[str, Any]) -> None:

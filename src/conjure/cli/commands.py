@@ -74,15 +74,10 @@ def prepare(command: DoitCmdBase, params: Any, args: Sequence[str], config: dict
 def _load_with_extra_keys(
     load: Callable[..., list[Task]], command: DoitCmdBase, args: Sequence[str]
 ) -> list[Task]:
-    from conjure.cli.adapter import extract_extra_keys
+    from conjure.cli.adapter import task_from_dict
 
     original = doit_loader.dict_to_task
-
-    def dict_to_task(task_dict: dict[str, Any]) -> Task:
-        extract_extra_keys(task_dict)
-        return original(task_dict)
-
-    doit_loader.dict_to_task = dict_to_task
+    doit_loader.dict_to_task = task_from_dict
     try:
         return load(cmd=command, pos_args=list(args))
     finally:

@@ -11,7 +11,7 @@ from typing import Any
 from doit.task import Task
 
 from conjure.cli.commands import select
-from conjure.cli.session import Session, attach_tasks, cli_settings, open_session
+from conjure.cli.session import Session, attach_tasks, open_session
 from conjure.engine.events import UP_TO_DATE, TaskResult
 from conjure.engine.graph import export
 from conjure.engine.plan import explain
@@ -20,7 +20,7 @@ from conjure.errors import EXIT_OK, ConfigError, GraphError
 
 
 def _session(config: dict[str, Any], tasks: list[Task]) -> Session:
-    session = open_session(config, cli_settings())
+    session = open_session(config, {})
     try:
         attach_tasks(session, tasks)
     except BaseException:
@@ -259,7 +259,7 @@ def forget(
     command: Any, params: Any, args: list[str], tasks: list[Task], config: dict[str, Any]
 ) -> int:
     """``doit forget [TASK...]``: the tasks (and their subtasks) run again next time."""
-    session = open_session(config, cli_settings())
+    session = open_session(config, {})
     try:
         if params.get("forget_all") or not command.sel_tasks:
             session.state.remove_all()
@@ -290,7 +290,7 @@ def clean(
     for name in reversed(names):
         by_name[name].clean(sys.stdout, dryrun)
     if not dryrun:
-        session = open_session(config, cli_settings())
+        session = open_session(config, {})
         try:
             session.state.remove(names)
         finally:

@@ -41,13 +41,13 @@ from conjure._config import CONJURE_KEY
 from conjure._version import __version__
 from conjure.engine.fingerprint import describe_callable, describe_value, set_project_root
 from conjure.engine.layout import RUNS_DIR, SNAPSHOT_FILE, STATE_FILE
-from conjure.settings import Settings, load_settings
+from conjure.settings import Settings, cli_settings, load_settings
 
 if TYPE_CHECKING:
     from conjure.cli.session import Session
     from conjure.engine.events import TaskResult
 
-FORMAT = 2
+FORMAT = 3
 """Snapshot layout version; a snapshot of another version is ignored."""
 
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
@@ -110,13 +110,12 @@ class LoadedTasks:
     def tasks(self) -> list[Task]:
         """doit ``Task`` objects, made once (conjure's extra keys moved to ``meta``)."""
         if self._tasks is None:
-            from conjure.cli.adapter import extract_extra_keys
+            from conjure.cli.adapter import task_from_dict
 
             made = []
             for item in self.items:
                 if isinstance(item, _Pending):
-                    extract_extra_keys(item.task_dict)
-                    task = _DICT_TO_TASK(item.task_dict)
+                    task = task_from_dict(item.task_dict)
                     task.subtask_of = item.subtask_of
                     task.has_subtask = item.has_subtask or task.has_subtask
                     if item.creator_params is not None:
@@ -128,18 +127,14 @@ class LoadedTasks:
         return self._tasks
 
 
-_DICT_TO_TASK: Callable[[dict[str, Any]], Task] = doit_loader.dict_to_task
-
-
 def run_settings(params: Any, config: dict[str, Any]) -> Settings:
     """The settings of a ``doit run``: defaults, pyproject, dodo, environment, flags."""
-    flags = {
-        "jobs": params.get("num_process") or None,
-        "keep_going": True if params.get("continue") else None,
-        "output": params.get("output") or None,
-    }
-    cli_values = {key: value for key, value in flags.items() if value is not None}
-    return load_settings(Path(os.getcwd()), config.get(CONJURE_KEY, {}), cli_values)
+    flags = cli_settings(
+        jobs=params.get("num_process") or None,
+        keep_going=True if params.get("continue") else None,
+        output=params.get("output") or None,
+    )
+    return load_settings(Path(os.getcwd()), config.get(CONJURE_KEY, {}), flags)
 
 
 class _LineNumbers:
@@ -334,20 +329,25 @@ def _same_content(
     keys: list[str],
     moved: list[int],
     current: list[tuple[int, int, int]],
-    digests: list[str],
+    digests: bytes,
     algorithm: str,
 ) -> bool:
-    """Hashes the files whose stat moved; whether each still has the snapshot's digest."""
+    """Hashes the files whose stat moved; whether each still has the snapshot's digest.
+
+    ``digests`` is every file's hex digest, concatenated (all have the same length): one
+    bytes object loads in no time, 50,000 strings do not, and most runs never read it.
+    """
     from conjure.engine.hashing import Digester
 
     digester = Digester(algorithm)
+    width = len(digests) // len(keys)
     for i in moved:
         try:
             found = digester.of_file(keys[i], current[i][0])
         except OSError:
             return False
         loaded.hashed[keys[i]] = (current[i], found)
-        if found != digests[i]:
+        if found.encode() != digests[i * width : (i + 1) * width]:
             return False
     return True
 
@@ -368,7 +368,7 @@ def _refresh(
     try:
         state.record_files({key: stored_row(stat, found) for key, (stat, found) in hashed.items()})
         now = time.time()
-        settled = [UNSETTLED if s[1] >= 0 and is_racy(s[1], now) else s for s in stats]
+        settled = [UNSETTLED if is_racy(s[1], now) else s for s in stats]  # UNSETTLED stays
         fmt, digest, identity, keys, _, digests, names, hidden = snapshot
         identity = (os.stat(state.path).st_ino, identity[1], identity[2])
         data = (fmt, digest, identity, keys, settled, digests, names, hidden)
@@ -452,7 +452,7 @@ def save(
         identity,
         list(entries),
         [stat for stat, _ in entries.values()],
-        [found for _, found in entries.values()],
+        "".join(found for _, found in entries.values()).encode(),
         [r.name for r in results],
         sorted(hidden.intersection(names)),
     )

@@ -173,8 +173,3 @@ def check_missing_sources(session: Session, names: Sequence[str]) -> None:
         for key in session.works[name].spec.file_deps:
             if key not in producers and session.files.digest(key) == "":
                 raise GraphError(checker.missing_message(name, key))
-
-
-def cli_settings(**values: Any) -> dict[str, Any]:
-    """Command-line values that were given (None means "not given")."""
-    return {key: value for key, value in values.items() if value is not None}

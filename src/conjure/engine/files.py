@@ -123,39 +123,19 @@ class FileIndex:
     def snapshot_entry(self, key: str) -> tuple[tuple[int, int, int], str] | None:
         """What the no-op snapshot keeps for a file: the stat to compare next time (or
         ``UNSETTLED``, which never matches, for a stat too recent to trust) and its digest;
-        None when this run knows no digest for it or it is not a regular file."""
+        None when this run digested no regular file there."""
         row = self._rows.get(key)
-        if row is None or self._memo.get(key) != row[3]:
+        if row is None or key not in self._seen or self._memo.get(key) != row[3]:
             return None
-        found = self.settled_stat(key)
-        if found is None:
-            seen = self._seen.get(key)
-            if seen is None or seen != (row[0], seen[1], row[2]):
-                return None
-            return UNSETTLED, row[3]
-        return found, row[3]
+        return self.settled_stat(key) or UNSETTLED, row[3]
 
     def settled_stat(self, key: str) -> tuple[int, int, int] | None:
-        """A regular file's (size, mtime_ns, inode) when it still matches the row its digest
-        came from and that row is old enough to trust; None otherwise (racy, changed since,
-        a directory, gone). The no-op snapshot is made only of such stats.
-
-        The stat taken when the file was digested in this run is used as it is: a change
-        after it gives the file a later mtime, which the next run sees.
-        """
+        """A regular file's (size, mtime_ns, inode) as this run digested it, when its row
+        holds that stat and it is old enough to trust; None otherwise (racy, a directory,
+        not digested). A change after the digest gives the file a later mtime."""
         row = self._rows.get(key)
-        if row is None or row[1] < 0:
-            return None
         found = self._seen.get(key)
-        if found is None:
-            try:
-                st = os.stat(key)
-            except OSError:
-                return None
-            if not stat_mod.S_ISREG(st.st_mode):
-                return None
-            found = (st.st_size, st.st_mtime_ns, st.st_ino)
-        if found != row[:3] or is_racy(found[1], time.time()):
+        if row is None or found is None or found != row[:3] or is_racy(found[1], time.time()):
             return None
         return found
 
