@@ -219,3 +219,53 @@ def test_killed_run_leaves_no_snapshot_that_skips_work(settled: Project) -> None
     with sqlite3.connect(settled.root / "cache" / "state.sqlite") as db:
         names = {row[0] for row in db.execute("SELECT name FROM tasks")}
     assert "gen" in names
+
+
+def test_verbose_no_op_lists_every_task_and_writes_the_same_record(settled: Project) -> None:
+    quiet = settled.doit()
+    record = last_record(settled)
+    assert not served(settled, "-v", "2")  # another command line: its own snapshot
+    verbose = settled.doit("-v", "2")
+    assert verbose.returncode == 0, verbose.stderr
+    verbose_record = last_record(settled)
+    assert verbose_record["from_snapshot"] is True
+    assert "--      p0" in verbose.stdout.replace("group:", "")
+    assert quiet.stdout.count("\n") == 1  # only the counts line
+    same = ("counts", "tasks", "up_to_date", "exit_code", "argv", "jobs")
+    assert {k: record[k] for k in same[:4]} == {k: verbose_record[k] for k in same[:4]}
+    assert sorted(record) == sorted(verbose_record)
+
+
+def test_served_whatever_the_hash_seed(settled: Project) -> None:
+    assert all(served(settled, PYTHONHASHSEED=str(seed)) for seed in (1, 2, 3))
+    settled.write("in.txt", "changed\n")
+    assert not served(settled, PYTHONHASHSEED="4")
+    assert sorted(settled.log_lines()) == ["gen", "p0", "p1", "use"]
+
+
+def test_values_pickle_cannot_describe_fall_back_per_task(project: Project) -> None:
+    project.dodo(
+        """
+        class Opaque:
+            def __repr__(self):
+                return "Opaque()"
+
+        def show(value):
+            print(value)
+
+        def task_odd():
+            return {"actions": [(show, [Opaque()])], "file_dep": ["in.txt"]}
+
+        def task_plain():
+            return {"actions": ["echo plain >> log.txt"], "file_dep": ["in.txt"]}
+        """
+    )
+    project.write("in.txt", "a\n")
+    assert project.doit().returncode == 0
+    age(project)
+    project.write("log.txt", "")
+    assert project.doit("plain").returncode == 0
+    assert served(project, "plain")  # the other task's odd value costs only its own snapshot
+    assert project.doit("odd").returncode == 0
+    assert not served(project, "odd")  # its up-to-date status is never taken on trust
+    assert project.log_lines() == []

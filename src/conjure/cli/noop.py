@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import io
+import json
 import marshal
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from doit import loader as doit_loader
 from doit.task import Task
@@ -41,13 +43,14 @@ from conjure._config import CONJURE_KEY
 from conjure._version import __version__
 from conjure.engine.fingerprint import describe_callable, describe_value, set_project_root
 from conjure.engine.layout import RUNS_DIR, SNAPSHOT_FILE, STATE_FILE
+from conjure.engine.statuses import UP_TO_DATE
 from conjure.settings import Settings, cli_settings, load_settings
 
 if TYPE_CHECKING:
     from conjure.cli.session import Session
     from conjure.engine.events import TaskResult
 
-FORMAT = 3
+FORMAT = 4
 """Snapshot layout version; a snapshot of another version is ignored."""
 
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
@@ -57,53 +60,67 @@ class _OpaqueError(Exception):
     """A value the snapshot cannot describe faithfully (its task is never snapshotted)."""
 
 
-@dataclass(slots=True)
 class _Pending:
     """What doit's loader gets instead of a ``Task``: the dict, made a ``Task`` on demand.
 
-    The attributes are the ones doit's loader reads or sets on the tasks it creates.
+    The attributes are the ones doit's loader reads or sets on the tasks it creates. A plain
+    class with slots: one is made per task on every run, a dataclass costs more to import.
     """
 
-    task_dict: dict[str, Any]
-    canon: bytes
-    name: str
-    task_dep: list[str]
-    params: Any
-    declared: int
-    subtask_of: str | None = None
-    has_subtask: bool = False
-    creator_params: Any = None
+    __slots__ = (
+        "creator_params",
+        "declared",
+        "has_subtask",
+        "name",
+        "params",
+        "subtask_of",
+        "task_dep",
+        "task_dict",
+    )
+
+    def __init__(self, task_dict: dict[str, Any]) -> None:
+        self.task_dict = task_dict
+        self.name: str = task_dict["name"]
+        deps = task_dict.get("task_dep")
+        self.task_dep: list[str] = list(deps) if deps else []
+        self.declared = len(self.task_dep)
+        self.params: Any = task_dict.get("params")
+        self.subtask_of: str | None = None
+        self.has_subtask = False
+        self.creator_params: Any = None
 
 
-@dataclass
 class LoadedTasks:
     """The dodo's tasks as loaded for ``doit run``, with the digest of the whole graph.
 
     Attributes:
         items: doit's task list, with ``_Pending`` in place of tasks made from dicts.
         header: digest of what besides the task dicts decides the run.
-        unsafe: tasks whose up-to-date status a snapshot cannot vouch for.
+        unsafe: tasks whose up-to-date status a snapshot cannot vouch for (filled when the
+            digest is computed).
         hashed: files the no-op path hashed (stat, digest), for the normal path to reuse.
     """
 
-    items: list[Any]
-    header: bytes
-    unsafe: set[str] = field(default_factory=set)
-    hashed: dict[str, tuple[tuple[int, int, int], str]] = field(default_factory=dict)
-    _digest: str | None = None
-    _tasks: list[Task] | None = None
+    def __init__(self, items: list[Any], header: bytes) -> None:
+        self.items = items
+        self.header = header
+        self.unsafe: set[str] = set()
+        self.hashed: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self._digest: str | None = None
+        self._tasks: list[Task] | None = None
 
     @property
     def digest(self) -> str:
         """Digest over the header, every task dict as created, then doit's task list.
 
-        Each part is a complete marshal record, so their concatenation is unambiguous.
+        Each part is a complete record (pickle, marshal), so their concatenation is
+        unambiguous.
         """
         if self._digest is None:
-            structure = marshal.dumps([_item_canon(item, self.unsafe) for item in self.items], 2)
+            dicts = [item.task_dict for item in self.items if type(item) is _Pending]
             hasher = hashlib.blake2b(self.header, digest_size=32)
-            hasher.update(b"".join(item.canon for item in self.items if type(item) is _Pending))
-            hasher.update(structure)
+            hasher.update(_dicts_canon(dicts, self.unsafe))
+            hasher.update(marshal.dumps(_structure(self.items, self.unsafe), 2))
             self._digest = hasher.hexdigest()
         return self._digest
 
@@ -114,7 +131,7 @@ class LoadedTasks:
 
             made = []
             for item in self.items:
-                if isinstance(item, _Pending):
+                if type(item) is _Pending:
                     task = task_from_dict(item.task_dict)
                     task.subtask_of = item.subtask_of
                     task.has_subtask = item.has_subtask or task.has_subtask
@@ -165,23 +182,9 @@ def load_recorded(
     settings: Settings,
 ) -> LoadedTasks:
     """Runs doit's loader with dicts kept as ``_Pending``; digests them on the way."""
-    root = os.getcwd()
-    set_project_root(root)
-    unsafe: set[str] = set()
-    memo: dict[int, Any] = {}
-
-    def pending(task_dict: dict[str, Any]) -> _Pending:
-        name = task_dict["name"]
-        try:
-            canon = _canon_task(task_dict, memo)
-        except _OpaqueError:
-            unsafe.add(name)
-            canon = marshal.dumps(describe_value(task_dict), 2)
-        deps = list(task_dict.get("task_dep") or ())
-        return _Pending(task_dict, canon, name, deps, task_dict.get("params"), len(deps))
-
+    set_project_root(os.getcwd())
     original = doit_loader.dict_to_task
-    doit_loader.dict_to_task = pending
+    doit_loader.dict_to_task = _Pending
     doit_loader.inspect = _LINE_NUMBERS
     try:
         items = load(cmd=command, pos_args=list(args))
@@ -200,7 +203,77 @@ def load_recorded(
         ),
         2,
     )
-    return LoadedTasks(items, header, unsafe)
+    loaded = LoadedTasks(items, header)
+    _ = loaded.digest  # now: making Task objects later moves conjure's keys in the dicts
+    return loaded
+
+
+def _dicts_canon(dicts: list[dict[str, Any]], unsafe: set[str]) -> bytes:
+    """Every task dict as bytes: one pickle of them all, callables and paths described.
+
+    Tasks whose staleness depends on more than files (``uptodate``, ``calc_dep``) go in as
+    their lenient description and are marked unsafe; the values of declared ``env`` names
+    are added. Anything the pickler cannot describe faithfully sends every dict through the
+    per-task path, which marks the tasks concerned unsafe. (A set nested in a value, e.g.
+    an action's argument, pickles in hash order: such a graph digests differently in each
+    process, so it is never served from a snapshot: slower, never wrong. doit itself
+    refuses sets where they are common, in ``file_dep`` and ``targets``.)
+    """
+    plain: list[Any] = []
+    environ: set[str] = set()
+    for task_dict in dicts:
+        if task_dict.get("uptodate") or task_dict.get("calc_dep"):  # beyond files
+            unsafe.add(task_dict["name"])
+            plain.append(("\0unsafe", describe_value(task_dict)))
+            continue
+        env = task_dict.get("env")
+        if env and isinstance(env, (list, tuple)):  # names read from the environment
+            environ.update(map(str, env))
+        plain.append(task_dict)
+    values = sorted((name, os.environ.get(name)) for name in environ)
+    buffer = io.BytesIO()
+    try:
+        _Describer(buffer).dump((plain, values))
+    except (_OpaqueError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        return b"".join(_per_task_canon(task_dict, unsafe) for task_dict in dicts)
+    return buffer.getvalue()
+
+
+def _described(text: str) -> str:
+    """Marks a callable's description in the pickle (never called)."""
+    return text
+
+
+def _path(text: str) -> PurePath:
+    """Marks a path in the pickle (never called)."""
+    return PurePath(text)
+
+
+class _Describer(pickle.Pickler):
+    """A pickler for task dicts: plain data as pickle writes it, C-fast; callables as the
+    engine describes them (once per object: pickle memoizes); paths by their text.
+    Anything else is opaque. Equal dicts built the same way give equal bytes."""
+
+    def __init__(self, buffer: io.BytesIO) -> None:
+        super().__init__(buffer, protocol=5)
+
+    def reducer_override(self, obj: Any) -> Any:
+        if obj is _described or obj is _path:
+            return NotImplemented  # the markers themselves are saved by name
+        if isinstance(obj, PurePath):
+            return _path, (str(obj),)
+        if callable(obj) and not isinstance(obj, type):
+            return _described, (describe_callable(obj),)
+        raise _OpaqueError  # e.g. a str subclass, an object: the per-task path decides
+
+
+def _per_task_canon(task_dict: dict[str, Any], unsafe: set[str]) -> bytes:
+    """One task dict as bytes, the long way; its task is unsafe when it cannot be described."""
+    try:
+        return _canon_task(task_dict, {})
+    except _OpaqueError:
+        unsafe.add(task_dict["name"])
+        return marshal.dumps(describe_value(task_dict), 2)
 
 
 def _canon_task(task_dict: dict[str, Any], memo: dict[int, Any]) -> bytes:
@@ -263,20 +336,31 @@ def _canon_lenient(value: Any) -> Any:
         return describe_value(value)
 
 
-def _item_canon(item: Any, unsafe: set[str]) -> Any:
-    if type(item) is _Pending:
-        params = item.creator_params
-        return (
-            item.name,
-            item.subtask_of,
-            item.has_subtask,
-            item.task_dep[item.declared :] if len(item.task_dep) > item.declared else None,
-            None if params is None else _canon_lenient(params),
-        )
-    # a Task the loader made itself (a group of subtasks) or one a creator yielded
-    if item._actions or item.file_dep or item.targets or item.uptodate or item.loader:
-        unsafe.add(item.name)
-    return ("\0task", item.name, item.doc, item.has_subtask, list(item.task_dep))
+def _structure(items: list[Any], unsafe: set[str]) -> list[Any]:
+    """What doit's loader decided beyond the dicts: subtask links, extra deps, the tasks
+    it made itself (groups) or that a creator yielded as ``Task`` objects."""
+    out: list[Any] = []
+    for item in items:
+        if type(item) is _Pending:
+            params = item.creator_params
+            if item.has_subtask or params is not None or len(item.task_dep) > item.declared:
+                out.append(
+                    (
+                        item.name,
+                        item.subtask_of,
+                        item.has_subtask,
+                        item.task_dep[item.declared :],
+                        None if params is None else _canon_lenient(params),
+                    )
+                )
+            else:
+                out.append(item.subtask_of)
+            continue
+        # a Task the loader made itself (a group of subtasks) or one a creator yielded
+        if item._actions or item.file_dep or item.targets or item.uptodate or item.loader:
+            unsafe.add(item.name)
+        out.append(("\0task", item.name, item.doc, item.has_subtask, list(item.task_dep)))
+    return out
 
 
 def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
@@ -291,16 +375,14 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
         return None
     cache_dir = Path(settings.cache_dir)
     try:
-        data = (cache_dir / SNAPSHOT_FILE).read_bytes()
-        snapshot = marshal.loads(data)
-        fmt, digest, identity, keys, stats, digests, names, hidden = snapshot
-        inode, instance, generation = identity
+        snapshot = Snapshot(*marshal.loads((cache_dir / SNAPSHOT_FILE).read_bytes()))
+        inode, instance, generation = snapshot.identity
     except (OSError, ValueError, EOFError, TypeError):
         return None
     started = time.time()
-    if fmt != FORMAT or digest != loaded.digest:
+    if snapshot.fmt != FORMAT or snapshot.digest != loaded.digest:
         return None
-    current = _current_stats(keys)
+    current = _current_stats(snapshot.keys)
     if current is None:
         return None
     try:
@@ -312,34 +394,63 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
 
         if read_identity(cache_dir / STATE_FILE) != (instance, generation):
             return None
-    moved = [i for i in range(len(keys)) if current[i] != stats[i]] if current != stats else []
-    if moved and not _same_content(loaded, keys, moved, current, digests, settings.hash):
+    moved: list[int] = []
+    if marshal.dumps(current, 2) != snapshot.stats:  # one compare in the common case
+        stats = marshal.loads(snapshot.stats)
+        moved = [i for i in range(len(current)) if current[i] != stats[i]]
+    if moved and not _same_content(loaded, snapshot, moved, current, settings.hash):
         return None
     if moved or not same_database:
-        refreshed = list(stats)
-        for i in moved:
-            refreshed[i] = current[i]
-        _refresh(cache_dir, settings.hash, loaded.hashed, snapshot, refreshed, generation)
-    _report(names, frozenset(hidden), params, settings, started)
+        _refresh(cache_dir, settings.hash, loaded.hashed, snapshot, current, moved, generation)
+    _report(snapshot, params, settings, started)
     return 0
+
+
+class Snapshot(NamedTuple):
+    """What ``cache/noop.snapshot`` holds (marshalled as a plain tuple).
+
+    Attributes:
+        fmt: ``FORMAT``.
+        digest: ``LoadedTasks.digest`` of the run that wrote it.
+        identity: (inode, instance id, generation) of the state database it matches.
+        keys: every file dependency and target of the selected tasks.
+        stats: ``marshal`` of their (size, mtime_ns, inode), ``UNSETTLED`` when too recent:
+            compared as bytes with the current stats, loaded only when they differ.
+        digests: their hex digests, concatenated (read only for files whose stat moved).
+        names: the selected tasks, in run order.
+        hidden: those not listed (groups without actions).
+        visible: how many are listed: the summary's "up to date" count.
+        record_tail: the run record's fields from ``"counts"`` on, as JSON.
+    """
+
+    fmt: int
+    digest: str
+    identity: tuple[int, str, int]
+    keys: list[str]
+    stats: bytes
+    digests: bytes
+    names: list[str]
+    hidden: list[str]
+    visible: int
+    record_tail: str
 
 
 def _same_content(
     loaded: LoadedTasks,
-    keys: list[str],
+    snapshot: Snapshot,
     moved: list[int],
     current: list[tuple[int, int, int]],
-    digests: bytes,
     algorithm: str,
 ) -> bool:
     """Hashes the files whose stat moved; whether each still has the snapshot's digest.
 
-    ``digests`` is every file's hex digest, concatenated (all have the same length): one
-    bytes object loads in no time, 50,000 strings do not, and most runs never read it.
+    ``snapshot.digests`` is every file's hex digest, concatenated (all have the same
+    length): one bytes object loads in no time, 50,000 strings do not.
     """
     from conjure.engine.hashing import Digester
 
     digester = Digester(algorithm)
+    keys, digests = snapshot.keys, snapshot.digests
     width = len(digests) // len(keys)
     for i in moved:
         try:
@@ -356,8 +467,9 @@ def _refresh(
     cache_dir: Path,
     algorithm: str,
     hashed: dict[str, tuple[tuple[int, int, int], str]],
-    snapshot: tuple[Any, ...],
-    stats: list[tuple[int, int, int]],
+    snapshot: Snapshot,
+    current: list[tuple[int, int, int]],
+    moved: list[int],
     generation: int,
 ) -> None:
     """Stores the stats of re-hashed files and a snapshot with them (racy ones unsettled)."""
@@ -368,11 +480,12 @@ def _refresh(
     try:
         state.record_files({key: stored_row(stat, found) for key, (stat, found) in hashed.items()})
         now = time.time()
-        settled = [UNSETTLED if is_racy(s[1], now) else s for s in stats]  # UNSETTLED stays
-        fmt, digest, identity, keys, _, digests, names, hidden = snapshot
-        identity = (os.stat(state.path).st_ino, identity[1], identity[2])
-        data = (fmt, digest, identity, keys, settled, digests, names, hidden)
-        state.write_snapshot(marshal.dumps(data, 2), generation)
+        stats = marshal.loads(snapshot.stats)
+        for i in moved:  # an UNSETTLED stat that did not move stays UNSETTLED
+            stats[i] = UNSETTLED if is_racy(current[i][1], now) else current[i]
+        identity = (os.stat(state.path).st_ino, snapshot.identity[1], snapshot.identity[2])
+        data = snapshot._replace(identity=identity, stats=marshal.dumps(stats, 2))
+        state.write_snapshot(marshal.dumps(tuple(data), 2), generation)
     finally:
         state.close()
 
@@ -384,20 +497,56 @@ def _current_stats(keys: list[str]) -> list[tuple[int, int, int]] | None:
         return None
 
 
-def _report(
-    names: list[str], hidden: frozenset[str], params: Any, settings: Settings, started: float
-) -> None:
-    """The events and run record of a no-op run, as the engine would produce them."""
+def _report(snapshot: Snapshot, params: Any, settings: Settings, started: float) -> None:
+    """The output and run record of a no-op run, as the engine would produce them.
+
+    Below verbosity 2 a no-op shows only its counts line: written here, with the record
+    from the snapshot's pre-rendered tail, without event objects, reporters or rich.
+    """
+    from conjure.engine.records import new_run_id, save_run_text
+
+    verbosity = params.get("verbosity")
+    if verbosity is not None and verbosity >= 2:
+        _report_each(snapshot, verbosity, settings, started)
+        return
+    jobs = settings.jobs or os.cpu_count() or 1
+    run_id = new_run_id()
+    finished = time.time()
+    head = json.dumps(
+        {
+            "run_id": run_id,
+            "started": started,
+            "finished": finished,
+            "elapsed": finished - started,
+            "argv": sys.argv[1:],
+            "jobs": jobs,
+            "exit_code": 0,
+        },
+        separators=(",", ":"),
+    )
+    text = f'{head[:-1]},{snapshot.record_tail},"from_snapshot":true}}'
+    save_run_text(Path(settings.cache_dir) / RUNS_DIR, run_id, text, settings.keep_runs)
+    from conjure.engine.statuses import UP_TO_DATE, counts_text
+    from conjure.report import wants_rich
+
+    line = "conjure: " + counts_text({UP_TO_DATE: snapshot.visible}, finished - started)
+    if wants_rich(settings.output, sys.stdout) and "NO_COLOR" not in os.environ:
+        line = f"\x1b[1;32m{line}\x1b[0m"  # the live reporter's closing style, bold green
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _report_each(snapshot: Snapshot, verbosity: int, settings: Settings, started: float) -> None:
+    """The no-op's events through the reporter, which lists every up-to-date task."""
     from conjure.engine.events import UP_TO_DATE, RunFinished, RunStarted, TaskResult
     from conjure.engine.records import new_run_id, record_run
     from conjure.report import make_reporter
 
-    verbosity = params.get("verbosity")
-    reporter = make_reporter(settings.output, 1 if verbosity is None else verbosity, hidden)
+    reporter = make_reporter(settings.output, verbosity, frozenset(snapshot.hidden))
     jobs = settings.jobs or os.cpu_count() or 1
     run_id = new_run_id()
-    reporter.handle(RunStarted(run_id, list(names), jobs))
-    results = [TaskResult(name, UP_TO_DATE) for name in names]
+    reporter.handle(RunStarted(run_id, list(snapshot.names), jobs))
+    results = [TaskResult(name, UP_TO_DATE) for name in snapshot.names]
     for result in results:
         reporter.handle(result)
     finished = time.time()
@@ -428,11 +577,11 @@ def save(
     Returns:
         Whether a snapshot was written.
     """
-    from conjure.engine.events import UP_TO_DATE
+    from conjure.engine.records import run_record
+    from conjure.report.plain import is_visible
 
     if any(r.status != UP_TO_DATE for r in results) or len(results) != len(names):
         return False
-    digest = loaded.digest  # describing the loader's own tasks may mark some unsafe
     if loaded.unsafe.intersection(names):
         return False
     entries: dict[str, tuple[tuple[int, int, int], str]] = {}
@@ -445,15 +594,20 @@ def save(
                     return False
                 entries[key] = entry
     state = session.state
-    identity = (os.stat(state.path).st_ino, state.instance(), session.generation)
-    data = (
+    record = run_record("", results, started=0, finished=0, argv=(), jobs=0, exit_code=0)
+    tail = json.dumps(
+        {k: record[k] for k in ("counts", "tasks", "up_to_date")}, separators=(",", ":")
+    )
+    snapshot = Snapshot(
         FORMAT,
-        digest,
-        identity,
+        loaded.digest,
+        (os.stat(state.path).st_ino, state.instance(), session.generation),
         list(entries),
-        [stat for stat, _ in entries.values()],
+        marshal.dumps([stat for stat, _ in entries.values()], 2),
         "".join(found for _, found in entries.values()).encode(),
         [r.name for r in results],
         sorted(hidden.intersection(names)),
+        sum(1 for r in results if is_visible(r, hidden)),
+        tail[1:-1],
     )
-    return state.write_snapshot(marshal.dumps(data, 2), session.generation)
+    return state.write_snapshot(marshal.dumps(tuple(snapshot), 2), session.generation)

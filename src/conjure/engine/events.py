@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-RAN = "ran"
-CACHED = "cached"
-UP_TO_DATE = "up-to-date"
-FAILED = "failed"
-SKIPPED = "skipped"
-CANCELLED = "cancelled"
-WOULD_RUN = "would-run"
+from conjure.engine.statuses import CACHED as CACHED
+from conjure.engine.statuses import CANCELLED as CANCELLED
+from conjure.engine.statuses import FAILED as FAILED
+from conjure.engine.statuses import RAN as RAN
+from conjure.engine.statuses import SKIPPED as SKIPPED
+from conjure.engine.statuses import UP_TO_DATE as UP_TO_DATE
+from conjure.engine.statuses import WOULD_RUN as WOULD_RUN
 
 
 @dataclass(frozen=True)

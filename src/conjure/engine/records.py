@@ -9,9 +9,12 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conjure.engine.events import UP_TO_DATE, TaskResult
+from conjure.engine.statuses import UP_TO_DATE
+
+if TYPE_CHECKING:
+    from conjure.engine.events import TaskResult
 
 
 def new_run_id() -> str:
@@ -23,11 +26,16 @@ def new_run_id() -> str:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Writes JSON through a temporary file and a rename: readers never see half a file."""
+    write_text_atomic(path, json.dumps(data, separators=(",", ":")))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Writes text through a temporary file and a rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(json.dumps(data, separators=(",", ":")))
+            stream.write(text)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -122,8 +130,14 @@ def record_run(
 
 def save_run_record(runs_dir: Path, record: dict[str, Any], keep: int) -> Path:
     """Writes a run record and deletes the oldest beyond ``keep``."""
-    path = runs_dir / f"{record['run_id']}.json"
-    write_json_atomic(path, record)
+    text = json.dumps(record, separators=(",", ":"))
+    return save_run_text(runs_dir, record["run_id"], text, keep)
+
+
+def save_run_text(runs_dir: Path, run_id: str, text: str, keep: int) -> Path:
+    """Writes a run record already in JSON and deletes the oldest beyond ``keep``."""
+    path = runs_dir / f"{run_id}.json"
+    write_text_atomic(path, text)
     records = sorted(runs_dir.glob("*.json"))
     for old in records[: max(0, len(records) - keep)]:
         old.unlink(missing_ok=True)

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from conjure.report.plain import PlainReporter, Reporter
+if TYPE_CHECKING:
+    from conjure.report.plain import PlainReporter, Reporter
 
 __all__ = ["PlainReporter", "Reporter", "make_reporter", "wants_rich"]
+
+
+def __getattr__(name: str) -> Any:
+    """``PlainReporter`` and ``Reporter`` on first use: the no-op path needs only
+    ``wants_rich`` and must not pay for the event classes."""
+    if name in ("PlainReporter", "Reporter"):
+        from conjure.report import plain
+
+        return getattr(plain, name)
+    raise AttributeError(name)
 
 
 def wants_rich(mode: str, stream: TextIO, environ: dict[str, str] | None = None) -> bool:
@@ -43,4 +54,6 @@ def make_reporter(
         from conjure.report.live import LiveReporter
 
         return LiveReporter(out, verbosity, hidden)
+    from conjure.report.plain import PlainReporter
+
     return PlainReporter(out, verbosity, hidden)

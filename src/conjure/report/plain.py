@@ -21,6 +21,7 @@ from conjure.engine.events import (
     TaskResult,
     TaskStarted,
 )
+from conjure.engine.statuses import counts_text
 
 _LABEL = {
     RAN: "ok",
@@ -65,18 +66,7 @@ def replayed(output: str) -> str:
 def counts_line(results: Sequence[TaskResult], elapsed: float, hidden: frozenset[str]) -> str:
     """``3 ran, 12 up to date, 1 failed, 2 skipped in 1.23s``."""
     counts = Counter(r.status for r in results if is_visible(r, hidden))
-    order = (RAN, CACHED, UP_TO_DATE, WOULD_RUN, FAILED, SKIPPED, CANCELLED)
-    words = {
-        RAN: "ran",
-        CACHED: "cached",
-        UP_TO_DATE: "up to date",
-        WOULD_RUN: "would run",
-        FAILED: "failed",
-        SKIPPED: "skipped",
-        CANCELLED: "stopped",
-    }
-    parts = [f"{counts[s]} {words[s]}" for s in order if counts[s] or s in (RAN, FAILED)]
-    return ", ".join(parts) + f" in {elapsed:.2f}s"
+    return counts_text(counts, elapsed)
 
 
 class PlainReporter:
