@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import io
 import json
 import marshal
 import os
@@ -118,8 +117,7 @@ class LoadedTasks:
         """
         if self._digest is None:
             dicts = [item.task_dict for item in self.items if type(item) is _Pending]
-            hasher = hashlib.blake2b(self.header, digest_size=32)
-            hasher.update(_dicts_canon(dicts, self.unsafe))
+            hasher = _hash_dicts(self.header, dicts, self.unsafe)
             hasher.update(marshal.dumps(_structure(self.items, self.unsafe), 2))
             self._digest = hasher.hexdigest()
         return self._digest
@@ -208,16 +206,17 @@ def load_recorded(
     return loaded
 
 
-def _dicts_canon(dicts: list[dict[str, Any]], unsafe: set[str]) -> bytes:
-    """Every task dict as bytes: one pickle of them all, callables and paths described.
+def _hash_dicts(header: bytes, dicts: list[dict[str, Any]], unsafe: set[str]) -> Any:
+    """A hasher fed the header then every task dict: one pickle of them all, written
+    straight into the hasher, with callables and paths described.
 
     Tasks whose staleness depends on more than files (``uptodate``, ``calc_dep``) go in as
     their lenient description and are marked unsafe; the values of declared ``env`` names
     are added. Anything the pickler cannot describe faithfully sends every dict through the
-    per-task path, which marks the tasks concerned unsafe. (A set nested in a value, e.g.
-    an action's argument, pickles in hash order: such a graph digests differently in each
-    process, so it is never served from a snapshot: slower, never wrong. doit itself
-    refuses sets where they are common, in ``file_dep`` and ``targets``.)
+    per-task path (with a new hasher), which marks the tasks concerned unsafe. (A set nested
+    in a value, e.g. an action's argument, pickles in hash order: such a graph digests
+    differently in each process, so it is never served from a snapshot: slower, never
+    wrong. doit itself refuses sets where they are common, in ``file_dep`` and ``targets``.)
     """
     plain: list[Any] = []
     environ: set[str] = set()
@@ -231,12 +230,23 @@ def _dicts_canon(dicts: list[dict[str, Any]], unsafe: set[str]) -> bytes:
             environ.update(map(str, env))
         plain.append(task_dict)
     values = sorted((name, os.environ.get(name)) for name in environ)
-    buffer = io.BytesIO()
+    hasher = hashlib.blake2b(header, digest_size=32)
     try:
-        _Describer(buffer).dump((plain, values))
+        _Describer(_Sink(hasher.update)).dump((plain, values))
     except (_OpaqueError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
-        return b"".join(_per_task_canon(task_dict, unsafe) for task_dict in dicts)
-    return buffer.getvalue()
+        hasher = hashlib.blake2b(header, digest_size=32)
+        for task_dict in dicts:
+            hasher.update(_per_task_canon(task_dict, unsafe))
+    return hasher
+
+
+class _Sink:
+    """A file for the pickler that is only a ``write`` (the hasher's ``update``)."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, write: Callable[[bytes], Any]) -> None:
+        self.write = write
 
 
 def _described(text: str) -> str:
@@ -254,8 +264,8 @@ class _Describer(pickle.Pickler):
     engine describes them (once per object: pickle memoizes); paths by their text.
     Anything else is opaque. Equal dicts built the same way give equal bytes."""
 
-    def __init__(self, buffer: io.BytesIO) -> None:
-        super().__init__(buffer, protocol=5)
+    def __init__(self, sink: _Sink) -> None:
+        super().__init__(sink, protocol=5)
 
     def reducer_override(self, obj: Any) -> Any:
         if obj is _described or obj is _path:
