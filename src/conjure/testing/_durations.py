@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from conjure.engine.records import write_text_atomic
 from conjure.errors import ConfigError
 
 FORMAT = 1
@@ -126,16 +125,9 @@ def fold_shard_durations(
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Writes JSON through a temporary file and a rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Writes indented JSON through a temporary file and a rename (readers never see half
+    a file): durations and plans are read by people too."""
+    write_text_atomic(path, json.dumps(data, indent=1))
 
 
 @contextlib.contextmanager
