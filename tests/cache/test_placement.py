@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,6 +57,17 @@ def _stored(root: Path) -> tuple[LocalCache, Manifest, dict[str, tuple[str, byte
     return cache, manifest, _tree(root)
 
 
+def _check_stats(root: Path, written: dict[str, tuple[int, int, int] | None]) -> None:
+    """Each written file's stat, as the restore reports it for the file index to trust, is
+    the one it has in place (None for a symlink)."""
+    for path, stat in written.items():
+        st = os.lstat(root / path)
+        if os.path.islink(root / path):
+            assert stat is None
+        else:
+            assert stat == (st.st_size, st.st_mtime_ns, st.st_ino), path
+
+
 def _leftovers(root: Path) -> list[str]:
     return [str(p) for p in root.rglob("*") if ".conjure-" in p.name]
 
@@ -71,6 +84,7 @@ def test_restore_into_an_empty_folder_is_exact(project: Path) -> None:
     assert _tree(project) == expected  # bytes, modes, the symlink, the empty file
     assert "out/big.bin" in written and "out/pages/link" in written
     assert _leftovers(project) == []
+    _check_stats(project, written)
 
 
 def test_matching_files_are_left_alone_and_the_rest_replaced(project: Path) -> None:
@@ -83,6 +97,7 @@ def test_matching_files_are_left_alone_and_the_rest_replaced(project: Path) -> N
     written = cache.restore(manifest)
     assert _tree(project) == expected
     assert sorted(written) == ["out/empty.txt", "out/pages/p1.html"]
+    _check_stats(project, written)
     assert (project / "out" / "tool.sh").stat().st_ino == untouched
     assert _leftovers(project) == []
 
@@ -168,7 +183,7 @@ def test_fallbacks_restore_the_same_bytes(
     cache, manifest, expected = _stored(project)
     subprocess.run(["rm", "-rf", str(project / "out")], check=True)
     limit(monkeypatch, cache)
-    cache.restore(manifest)
+    _check_stats(project, cache.restore(manifest))
     assert _tree(project) == expected
     assert _leftovers(project) == []
 
@@ -244,3 +259,37 @@ def test_a_manifest_that_could_reach_outside_is_refused(
     manifest = Manifest(key="k", task="t", targets=["x"], entries=[entry])
     with pytest.raises(CacheMiss, match=message):
         Manifest.from_json(manifest.to_json())
+
+
+def _twice(value: int) -> int:
+    if value < 0:
+        raise ValueError(value)
+    return value * 2
+
+
+def test_run_all_hands_back_results_and_errors_in_order() -> None:
+    outcomes = placement.run_all(_twice, [(-1,), (1,), (-2,), (3,)] + [(n,) for n in range(20)])
+    assert isinstance(outcomes[0], ValueError) and isinstance(outcomes[2], ValueError)
+    assert outcomes[1] == 2 and outcomes[3] == 6
+    assert outcomes[4:] == [n * 2 for n in range(20)]
+    assert placement.run_all(_twice, []) == [] and placement.run_all(_twice, [(4,)]) == [8]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork with threads (3.12+)
+def test_the_restore_threads_are_started_again_in_a_forked_child() -> None:
+    assert placement.run_all(_twice, [(1,), (2,), (3,)]) == [2, 4, 6]  # threads started
+    pid = os.fork()
+    if pid == 0:  # the child has none of the parent's threads
+        code = 2
+        try:
+            code = 0 if placement.run_all(_twice, [(1,), (2,), (3,)]) == [2, 4, 6] else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0

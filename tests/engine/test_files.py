@@ -1,4 +1,4 @@
-"""FileIndex: the stat fast path, refresh after touch, directory digests."""
+"""FileIndex: the stat fast path, refresh after touch, directory digests, written paths."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conjure.engine.files import MISSING, FileIndex, is_racy
+from conjure.engine.files import MISSING, UNSETTLED, FileIndex, is_racy, stored_row, stored_rows
 from conjure.engine.hashing import Digester
 
 
@@ -101,3 +101,80 @@ def test_missing_and_key_normalisation(cwd: Path) -> None:
     index = FileIndex(Digester("blake3"), {}, str(cwd))
     assert index.digest("nope") == MISSING
     assert index.key(str(cwd / "src" / ".." / "a.txt")) == "a.txt"
+
+
+def test_forgetting_a_written_file_drops_the_digests_of_its_folders(cwd: Path) -> None:
+    Path("d/sub").mkdir(parents=True)
+    Path("d/sub/x").write_text("1")
+    index = FileIndex(Digester("blake3"), {}, str(cwd))
+    tree, inner = index.digest("d"), index.digest("d/sub")
+    assert index.digest("e") == MISSING
+    Path("d/sub/x").write_text("2")
+    Path("e/f").mkdir(parents=True)
+    Path("e/f/g").write_text("new")
+    index.forget(["d/sub/x", "e/f/g"])
+    assert index.digest("d") != tree
+    assert index.digest("d/sub") != inner
+    assert index.digest("e") != MISSING
+
+
+def test_forgetting_a_folder_drops_what_was_read_under_it(cwd: Path) -> None:
+    index = FileIndex(Digester("blake3"), {}, str(cwd))
+    assert index.digest("out/a.txt") == MISSING
+    assert index.digest("out/deep/b.txt") == MISSING
+    assert index.digest("outside.txt") == MISSING
+    Path("out/deep").mkdir(parents=True)
+    Path("out/a.txt").write_text("a")
+    Path("out/deep/b.txt").write_text("b")
+    Path("outside.txt").write_text("c")
+    index.forget(["out"])
+    assert index.digest("out/a.txt") != MISSING
+    assert index.digest("out/deep/b.txt") != MISSING
+    assert index.digest("outside.txt") == MISSING  # not under the forgotten folder
+
+
+def test_a_file_replaced_by_a_folder_is_seen_as_a_folder(cwd: Path) -> None:
+    Path("t").write_text("file")
+    index = FileIndex(Digester("blake3"), {}, str(cwd))
+    index.digest("t")
+    assert index.digest("t/x") == MISSING
+    index.forget(["other"])  # builds the index of folders before the change
+    Path("t").unlink()
+    Path("t").mkdir()
+    Path("t/x").write_text("x")
+    index.forget(["t"])
+    assert index.digest("t/x") != MISSING
+
+
+def test_a_trusted_file_is_neither_hashed_nor_looked_at_again(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path("a.txt").write_text("restored")
+    st = os.stat("a.txt")
+    stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+    index = FileIndex(Digester("blake3"), {}, str(cwd))
+    digest = Digester("blake3").of_bytes(b"restored")
+    index.trust("a.txt", digest, stat)
+
+    def no_stat(*args: object, **kwargs: object) -> None:
+        raise AssertionError("stat called")
+
+    monkeypatch.setattr(os, "stat", no_stat)
+    assert index.digest("a.txt") == digest
+    monkeypatch.undo()
+    assert index.hashed == 0
+    assert index.dirty["a.txt"] == (st.st_size, -1, st.st_ino, digest)  # just written: racy
+    assert index.snapshot_entry("a.txt") == (UNSETTLED, digest)
+
+
+def test_stored_rows_follow_the_racy_rule(cwd: Path) -> None:
+    Path("old.txt").write_text("old")
+    _old(Path("old.txt"))
+    Path("new.txt").write_text("new")
+    found = {}
+    for name in ("old.txt", "new.txt"):
+        st = os.stat(name)
+        found[name] = ((st.st_size, st.st_mtime_ns, st.st_ino), f"digest of {name}")
+    rows = stored_rows(found)
+    assert rows == {name: stored_row(*found[name]) for name in found}
+    assert rows["old.txt"][1] > 0 and rows["new.txt"][1] == -1

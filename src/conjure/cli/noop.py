@@ -483,12 +483,12 @@ def _refresh(
     generation: int,
 ) -> None:
     """Stores the stats of re-hashed files and a snapshot with them (racy ones unsettled)."""
-    from conjure.engine.files import UNSETTLED, is_racy, stored_row
+    from conjure.engine.files import UNSETTLED, is_racy, stored_rows
     from conjure.engine.state import StateStore
 
     state = StateStore(cache_dir / STATE_FILE, algorithm)
     try:
-        state.record_files({key: stored_row(stat, found) for key, (stat, found) in hashed.items()})
+        state.record_files(stored_rows(hashed))
         now = time.time()
         stats = marshal.loads(snapshot.stats)
         for i in moved:  # an UNSETTLED stat that did not move stays UNSETTLED

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from conjure.engine.hashing import Digester
 
@@ -57,6 +57,9 @@ class FileIndex:
         self._memo: dict[str, str] = {}
         self._keys: dict[str, str] = {}
         self._seen: dict[str, tuple[int, int, int]] = {}
+        self._folders: set[str] | None = None
+        """Every folder above a memoized path, kept from the first ``forget`` on (a run that
+        writes nothing never pays for it)."""
         self.dirty: dict[str, FileRow] = {}
         self.hashed = 0
 
@@ -84,34 +87,66 @@ class FileIndex:
         try:
             st = os.stat(key)
         except (FileNotFoundError, NotADirectoryError):
-            self._memo[key] = MISSING
+            self._remember(key, MISSING)
             return MISSING
         if stat_mod.S_ISDIR(st.st_mode):
             found = self._tree_digest(key)
         else:
             found = self._file_digest(key, st)
             self._seen[key] = (st.st_size, st.st_mtime_ns, st.st_ino)
-        self._memo[key] = found
+        self._remember(key, found)
         return found
 
-    def forget(self, keys: Iterable[str]) -> None:
-        """Drops memoized digests of paths a task just wrote."""
-        for key in keys:
-            self._memo.pop(key, None)
-            self._seen.pop(key, None)
-            prefix = key + os.sep
-            for other in [k for k in self._memo if k.startswith(prefix)]:
-                del self._memo[other]
+    def _remember(self, key: str, digest: str) -> None:
+        self._memo[key] = digest
+        if self._folders is not None:
+            _add_folders(self._folders, key)
 
-    def trust(self, key: str, digest: str) -> None:
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drops memoized digests of paths a task just wrote: the path's own, its folders'
+        (a tree digest, or "missing", is out of date too) and, for a folder, those of the
+        paths under it. The cost follows the paths written, not the paths memoized.
+        """
+        if self._folders is None:
+            self._folders = set()
+            for key in self._memo:
+                _add_folders(self._folders, key)
+        for key in keys:
+            self._drop(key)
+            end = key.rfind(os.sep)
+            while end > 0:
+                self._drop(key[:end])
+                end = key.rfind(os.sep, 0, end)
+            if key in self._folders:  # something under it was read (rare: folder targets)
+                prefix = key + os.sep
+                for other in [k for k in self._memo if k.startswith(prefix)]:
+                    self._drop(other)
+
+    def _drop(self, key: str) -> None:
+        self._memo.pop(key, None)
+        self._seen.pop(key, None)
+
+    def trust(self, key: str, digest: str, stat: tuple[int, int, int] | None = None) -> None:
         """Records a digest for a file this run just wrote from verified content (a cache
-        restore), so it is not hashed again. The stored stat follows the racy rule."""
-        try:
-            st = os.stat(key)
-        except OSError:
-            return
-        self._rows[key] = (st.st_size, st.st_mtime_ns, st.st_ino, digest)
-        self.dirty[key] = _stored_row(st, digest)
+        restore), so it is not hashed again, nor looked at again in this run.
+
+        Args:
+            key: the file's canonical path.
+            digest: its verified digest.
+            stat: its (size, mtime_ns, inode) when the verified content was put there;
+                read from the file now when not given. The stored stat follows the racy
+                rule.
+        """
+        if stat is None:
+            try:
+                st = os.stat(key)
+            except OSError:
+                return
+            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+        self._rows[key] = (*stat, digest)
+        self.dirty[key] = stored_row(stat, digest)
+        self._seen[key] = stat
+        self._remember(key, digest)
 
     def learn(self, key: str, stat: tuple[int, int, int], digest: str) -> None:
         """Takes a digest someone just computed for a file with this stat (the no-op path's
@@ -181,6 +216,17 @@ class FileIndex:
                         yield rel, "file" + executable, self._file_digest(path, st)
 
 
+def _add_folders(folders: set[str], key: str) -> None:
+    """Adds the folders above ``key`` (up to the first one already there)."""
+    end = key.rfind(os.sep)
+    while end > 0:
+        folder = key[:end]
+        if folder in folders:
+            return
+        folders.add(folder)
+        end = key.rfind(os.sep, 0, end)
+
+
 def _stored_row(st: os.stat_result, digest: str) -> FileRow:
     return stored_row((st.st_size, st.st_mtime_ns, st.st_ino), digest)
 
@@ -191,6 +237,15 @@ def stored_row(stat: tuple[int, int, int], digest: str) -> FileRow:
     granularity)."""
     size, mtime, inode = stat
     return (size, -1 if is_racy(mtime, time.time()) else mtime, inode, digest)
+
+
+def stored_rows(found: Mapping[str, tuple[tuple[int, int, int], str]]) -> dict[str, FileRow]:
+    """``stored_row`` of many files read just now: ``{path: (stat, digest)}`` in, rows out."""
+    now = time.time()  # once: 10,000 files in a fresh clone
+    return {
+        path: (size, -1 if is_racy(mtime, now) else mtime, inode, digest)
+        for path, ((size, mtime, inode), digest) in found.items()
+    }
 
 
 def is_racy(mtime_ns: int, now: float) -> bool:

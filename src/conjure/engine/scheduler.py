@@ -2,9 +2,10 @@
 
 The main thread owns the graph, the file index and the state database: it checks tasks as
 they become ready, starts stale ones on worker threads and records each success as it
-arrives. Workers only run actions. A failure stops the run (fail-fast: running tasks are
-cancelled) unless ``keep_going`` is set, in which case everything that does not depend on the
-failure still runs. Dependents of a failed task never start.
+arrives. Workers only restore outputs from the cache or run actions. A failure stops the run
+(fail-fast: running tasks are cancelled) unless ``keep_going`` is set, in which case
+everything that does not depend on the failure still runs. Dependents of a failed task never
+start.
 
 A *finally* task (``work.is_finally``) is the exception: it starts once each of its
 dependencies has finished in any way (ran, up to date, cached, failed, cancelled or skipped),
@@ -95,12 +96,18 @@ class _Key:
 
 @dataclass
 class _Running:
+    """A started task. The worker fills ``notes`` and ``restored`` before it reports."""
+
     work: Work
     check: Check
     cancel: Cancel
     worker: int
     start: float
     key: _Key | None
+    upstream: dict[str, str] | None
+    notes: list[str] = field(default_factory=list)
+    restored: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """The stat of each file its restore wrote."""
 
 
 class Scheduler:
@@ -142,11 +149,12 @@ class Scheduler:
         self.emit = emit
         self.results: dict[str, TaskResult] = {}
         self.outcomes: dict[str, Outcome] = {}
-        self._done: queue.Queue[tuple[str, Outcome, float]] = queue.Queue()
+        self._done: queue.Queue[tuple[str, Outcome | None, float]] = queue.Queue()
         self._running: dict[str, _Running] = {}
         self._free_workers = list(range(options.jobs - 1, -1, -1))
         self._pool_use: Counter[str] = Counter()
         self._stopping = False
+        self._threads = _Threads()
 
     def run(self) -> list[TaskResult]:
         """Runs every task of the run; returns the results in the order they finished.
@@ -171,6 +179,8 @@ class Scheduler:
         except Interrupted:
             self._abort("terminated")
             raise
+        finally:
+            self._threads.close()
         return list(self.results.values())
 
     def _weights(self) -> dict[str, float]:
@@ -244,23 +254,29 @@ class Scheduler:
             self.keys[work.name] = record.key if record else None
             self._result(TaskResult(work.name, UP_TO_DATE))
             return
-        if work.name in self.checker.records:  # a task that never succeeded has no record
-            self.state.invalidate(work.name)
         upstream = self._upstream(work)
         key = self._key(work, check, upstream)
+        restore = key is not None and key.cacheable and self.cache is not None
+        if not restore:
+            self._invalidate(work.name)
         worker = self._free_workers.pop()
-        cancel = Cancel()
-        self._running[work.name] = _Running(work, check, cancel, worker, time.time(), key)
+        running = _Running(work, check, Cancel(), worker, time.time(), key, upstream)
+        self._running[work.name] = running
         if work.pool is not None:
             self._pool_use[work.pool] += 1
         self.emit(TaskStarted(work.name, worker, check.reasons))
-        thread = threading.Thread(
-            target=self._work,
-            args=(work, check, cancel, key, upstream),
-            name=f"conjure-{work.name}",
-            daemon=True,
-        )
-        thread.start()
+        self._submit(running, restore)
+
+    def _invalidate(self, name: str) -> None:
+        """Forgets a task's record before it runs for real (one that never succeeded has
+        none). A restore from the cache does not need to: it writes only the task's targets,
+        whole verified files, so the old record is never trusted unless every target is as
+        recorded again."""
+        if name in self.checker.records:
+            self.state.invalidate(name)
+
+    def _submit(self, running: _Running, restore: bool) -> None:
+        self._threads.submit(lambda: self._work(running, restore), len(self._running))
 
     def _upstream(self, work: Work) -> dict[str, str] | None:
         """For a finally task, how each of its dependencies in this run ended; else None."""
@@ -294,35 +310,34 @@ class Scheduler:
         cacheable = work.cacheable and not any(r.kind == "forced" for r in check.reasons)
         return _Key(key, parts, cacheable)
 
-    def _work(
-        self,
-        work: Work,
-        check: Check,
-        cancel: Cancel,
-        key: _Key | None,
-        upstream: dict[str, str] | None,
-    ) -> None:
-        """Worker thread body: restores from the cache or runs the actions, never raises."""
-        notes: list[str] = []
+    def _work(self, running: _Running, restore: bool) -> None:
+        """Worker thread body, never raises: restores the task from the cache (``restore``)
+        or runs its actions. A restore that misses reports no outcome: the scheduler then
+        forgets the task's record and hands the task back to run for real."""
+        outcome: Outcome | None
         try:
-            outcome = None
-            if key is not None and key.cacheable and self.cache is not None:
-                outcome = self._restore(key, notes)
-            if outcome is None:
-                started = time.time()
-                outcome = work.execute(check.changed_files, cancel, upstream)
-                if outcome.ok and key is not None and key.cacheable and not cancel.cancelled:
-                    self._save(work, key, outcome, time.time() - started, notes)
+            outcome = self._restore(running) if restore else self._execute(running)
         except BaseException as err:  # noqa: BLE001 - a worker must always report back
             outcome = Outcome(ok=False, error=f"{type(err).__name__}: {err}")
-        outcome.notes.extend(notes)
-        self._done.put((work.name, outcome, time.time()))
+        if outcome is not None:
+            outcome.notes.extend(running.notes)
+        self._done.put((running.work.name, outcome, time.time()))
 
-    def _restore(self, key: _Key, notes: list[str]) -> Outcome | None:
-        assert self.cache is not None
-        hit = self.cache.restore(key.key, notes)
+    def _execute(self, running: _Running) -> Outcome:
+        """Runs the actions; stores the outputs of a cacheable success."""
+        work, key, cancel = running.work, running.key, running.cancel
+        started = time.time()
+        outcome = work.execute(running.check.changed_files, cancel, running.upstream)
+        if outcome.ok and key is not None and key.cacheable and not cancel.cancelled:
+            self._save(work, key, outcome, time.time() - started, running.notes)
+        return outcome
+
+    def _restore(self, running: _Running) -> Outcome | None:
+        assert self.cache is not None and running.key is not None
+        hit = self.cache.restore(running.key.key, running.notes)
         if hit is None:
             return None
+        running.restored = {p: s for p, s in hit.written.items() if s is not None}
         manifest = hit.manifest
         return Outcome(
             ok=True,
@@ -355,7 +370,11 @@ class Scheduler:
         except OSError as err:
             notes.append(f"{work.name}: outputs not stored in the cache: {err}")
 
-    def _finish(self, name: str, outcome: Outcome, end: float) -> None:
+    def _finish(self, name: str, outcome: Outcome | None, end: float) -> None:
+        if outcome is None:  # the restore missed: run it for real
+            self._invalidate(name)
+            self._submit(self._running[name], restore=False)
+            return
         running = self._running.pop(name)
         self._free_workers.append(running.worker)
         if running.work.pool is not None:
@@ -390,7 +409,7 @@ class Scheduler:
         work = running.work
         self.files.forget(work.spec.targets)
         for path, digest in outcome.files.items():
-            self.files.trust(path, digest)
+            self.files.trust(path, digest, running.restored.get(path))
         targets = {}
         for key in work.spec.targets:
             digest = self.files.digest(key)
@@ -474,7 +493,7 @@ class Scheduler:
                     name,
                     CANCELLED,
                     reasons=running.check.reasons,
-                    output=outcome.output,
+                    output=outcome.output if outcome is not None else "",
                     error=why,
                     start=running.start,
                     end=end,
@@ -484,6 +503,37 @@ class Scheduler:
         for name in self.names:
             if name not in self.results:
                 self._result(TaskResult(name, SKIPPED, error=f"not started: {why}"))
+
+
+class _Threads:
+    """The worker threads of one run, started as they are first needed and fed by one queue.
+
+    A thread per task would cost more than it seems: ``Thread.start`` waits for the new
+    thread to take the GIL and then for the GIL back, milliseconds when restore threads are
+    busy. The scheduler never has more jobs out than ``jobs``, so neither has this.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._count = 0
+
+    def submit(self, job: Callable[[], None], busy: int) -> None:
+        """Queues a job; ``busy`` is how many jobs are out, this one included."""
+        if self._count < busy:
+            self._count += 1
+            name = f"conjure-worker-{self._count}"
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+        self._jobs.put(job)
+
+    def close(self) -> None:
+        """Lets every thread end once it is idle (the scheduler waited for their jobs)."""
+        for _ in range(self._count):
+            self._jobs.put(None)
+        self._count = 0
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
 
 
 def _timed_out(running: _Running) -> bool:

@@ -31,13 +31,14 @@ class Hit:
         manifest: the entry.
         log: the replayed output.
         source: ``local`` or ``remote``.
-        written: paths that were put back.
+        written: paths that were put back, each with the (size, mtime_ns, inode) of the
+            verified file now there (None for a symlink).
     """
 
     manifest: Manifest
     log: str
     source: str
-    written: list[str]
+    written: dict[str, tuple[int, int, int] | None]
 
 
 @dataclass

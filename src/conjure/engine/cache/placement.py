@@ -26,8 +26,8 @@ import functools
 import itertools
 import os
 import queue
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -64,11 +64,14 @@ class Staged:
         fd: an open descriptor of the copy (-1 once closed: a named copy is closed when
             verified).
         tmp: its temporary name, or None for an unnamed (``O_TMPFILE``) file.
+        stat: its (size, mtime_ns, inode) once verified: what it keeps under its final name
+            (a link or a rename changes neither).
     """
 
     path: str
     fd: int
     tmp: str | None
+    stat: tuple[int, int, int] = (0, 0, 0)
 
 
 class Placer:
@@ -113,6 +116,8 @@ class Placer:
                 if _copy(src, staged.fd, size) != size or self._digest(staged.fd, size) != digest:
                     raise CopyMismatch(path)
                 os.fchmod(staged.fd, mode)
+                st = os.fstat(staged.fd)
+                staged.stat = (st.st_size, st.st_mtime_ns, st.st_ino)
                 if staged.tmp is not None:
                     os.close(staged.fd)
                     staged.fd = -1
@@ -196,9 +201,48 @@ def placer(algorithm: str) -> Placer:
     return Placer(algorithm)
 
 
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(RESTORE_THREADS, thread_name_prefix="conjure-restore")
+class _Threads:
+    """The restore threads: ``RESTORE_THREADS`` daemon threads fed by one queue, started on
+    first use (again in a forked child, which has none of its parent's threads).
+
+    Lighter than ``concurrent.futures``, whose import (``logging`` with it) cost 5 ms on
+    every run that restores, and which makes a future (a condition variable) per job.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Runs ``job`` on a restore thread; ``job`` must not raise."""
+        jobs = self._jobs
+        if jobs is None:
+            with self._lock:
+                if self._jobs is None:
+                    self._jobs = queue.SimpleQueue()
+                    for number in range(RESTORE_THREADS):
+                        threading.Thread(
+                            target=_serve,
+                            args=(self._jobs,),
+                            name=f"conjure-restore-{number}",
+                            daemon=True,
+                        ).start()
+                jobs = self._jobs
+        jobs.put(job)
+
+    def forked(self) -> None:
+        """In a forked child: the threads (and maybe a lock's holder) stayed in the parent."""
+        self._jobs, self._lock = None, threading.Lock()
+
+
+def _serve(jobs: queue.SimpleQueue[Callable[[], None]]) -> None:
+    while True:
+        jobs.get()()
+
+
+_threads = _Threads()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_threads.forked)
 
 
 def run_all(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]]) -> list[T | BaseException]:
@@ -208,14 +252,34 @@ def run_all(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]]) -> list[T | B
     Returns:
         Each job's result or the exception it raised, in the order of ``jobs``.
     """
-    futures = [_pool().submit(fn, *job) for job in jobs[1:]]
-    outcomes: list[T | BaseException] = []
-    for job in jobs[:1]:
+    outcomes: list[Any] = [None] * len(jobs)
+    left = len(jobs) - 1
+    count = threading.Lock()
+    finished = threading.Lock()  # held until the last job on a restore thread is done
+    finished.acquire()
+
+    def run(index: int) -> None:
+        nonlocal left
         try:
-            outcomes.append(fn(*job))
-        except Exception as err:  # noqa: BLE001 - handed back like the futures' errors
-            outcomes.append(err)
-    return outcomes + [f.exception() or f.result() for f in futures]
+            outcomes[index] = fn(*jobs[index])
+        except BaseException as err:  # noqa: BLE001 - handed back to the caller
+            outcomes[index] = err
+        with count:
+            left -= 1
+            last = left == 0
+        if last:
+            finished.release()
+
+    for index in range(1, len(jobs)):
+        _threads.submit(functools.partial(run, index))
+    if jobs:
+        try:
+            outcomes[0] = fn(*jobs[0])
+        except Exception as err:  # noqa: BLE001 - handed back like the other jobs' errors
+            outcomes[0] = err
+    if len(jobs) > 1:
+        finished.acquire()
+    return outcomes
 
 
 def _open_proc_fd() -> int | None:

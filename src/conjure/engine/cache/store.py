@@ -366,7 +366,7 @@ class LocalCache:
                 {"path": relative, "type": FILE, "digest": digest, "size": size, "mode": mode}
             )
 
-    def restore(self, manifest: Manifest) -> list[str]:
+    def restore(self, manifest: Manifest) -> dict[str, tuple[int, int, int] | None]:
         """Puts a manifest's outputs back, byte-identical with their modes.
 
         Two phases. First each file that is missing or differs is copied next to its target
@@ -378,7 +378,8 @@ class LocalCache:
         task's output). Files that already match are left alone.
 
         Returns:
-            The paths written.
+            The paths written, each with the (size, mtime_ns, inode) its verified copy has
+            (None for a symlink).
 
         Raises:
             CacheMiss: a blob is missing or corrupt (corrupt ones are set aside); no file in
@@ -447,10 +448,10 @@ class LocalCache:
 
     def _put_in_place(
         self, manifest: Manifest, staged: dict[str, tuple[Staged, bool]]
-    ) -> list[str]:
+    ) -> dict[str, tuple[int, int, int] | None]:
         """Names the verified copies, makes symlinks, removes what directory targets do not
-        list; returns the paths written."""
-        written: list[str] = []
+        list; returns the paths written (see ``restore``)."""
+        written: dict[str, tuple[int, int, int] | None] = {}
         for entry in manifest.entries:
             relative = entry["path"]
             path = os.path.join(self._root, relative)
@@ -459,9 +460,9 @@ class LocalCache:
                 if over_dir:
                     shutil.rmtree(path)
                 placer(self.digester.algorithm).commit(copy)
-                written.append(relative)
+                written[relative] = copy.stat
             elif entry["type"] == SYMLINK and _replace_symlink(Path(path), entry["target"]):
-                written.append(relative)
+                written[relative] = None
         listed = {e["path"] for e in manifest.entries}
         for entry in manifest.entries:
             if entry["type"] == DIR:
