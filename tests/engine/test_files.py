@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conjure.engine.files import MISSING, UNSETTLED, FileIndex, is_racy, stored_row, stored_rows
+from conjure.engine.files import MISSING, UNSETTLED, FileIndex, is_racy
 from conjure.engine.hashing import Digester
 
 
@@ -165,16 +165,3 @@ def test_a_trusted_file_is_neither_hashed_nor_looked_at_again(
     assert index.hashed == 0
     assert index.dirty["a.txt"] == (st.st_size, -1, st.st_ino, digest)  # just written: racy
     assert index.snapshot_entry("a.txt") == (UNSETTLED, digest)
-
-
-def test_stored_rows_follow_the_racy_rule(cwd: Path) -> None:
-    Path("old.txt").write_text("old")
-    _old(Path("old.txt"))
-    Path("new.txt").write_text("new")
-    found = {}
-    for name in ("old.txt", "new.txt"):
-        st = os.stat(name)
-        found[name] = ((st.st_size, st.st_mtime_ns, st.st_ino), f"digest of {name}")
-    rows = stored_rows(found)
-    assert rows == {name: stored_row(*found[name]) for name in found}
-    assert rows["old.txt"][1] > 0 and rows["new.txt"][1] == -1

@@ -30,3 +30,11 @@ def test_a_file_that_grew_after_its_stat_is_hashed_whole(tmp_path: Path) -> None
     path = tmp_path / "f.bin"
     path.write_bytes(b"longer than the stat said")
     assert Digester("sha256").of_file(str(path), 3) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("stale_size", [0, 10, 24, 26, 4096])
+def test_a_file_whose_stat_size_is_stale_is_hashed_whole(tmp_path: Path, stale_size: int) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"twenty-five bytes exactly")
+    expected = blake3(path.read_bytes()).hexdigest()
+    assert Digester("blake3").of_file(str(path), stale_size) == expected

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from conjure.cli.session import Session
     from conjure.engine.events import TaskResult
 
-FORMAT = 4
+FORMAT = 5
 """Snapshot layout version; a snapshot of another version is ignored."""
 
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
@@ -411,7 +411,7 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
     if moved and not _same_content(loaded, snapshot, moved, current, settings.hash):
         return None
     if moved or not same_database:
-        _refresh(cache_dir, settings.hash, loaded.hashed, snapshot, current, moved, generation)
+        _refresh(cache_dir, settings.hash, snapshot, current, moved, generation)
     _report(snapshot, params, settings, started)
     return 0
 
@@ -431,6 +431,8 @@ class Snapshot(NamedTuple):
         hidden: those not listed (groups without actions).
         visible: how many are listed: the summary's "up to date" count.
         record_tail: the run record's fields from ``"counts"`` on, as JSON.
+        pending: its stats and digests include rows the state database does not have yet
+            (written by the no-op path after re-hashing files whose stat moved).
     """
 
     fmt: int
@@ -443,6 +445,7 @@ class Snapshot(NamedTuple):
     hidden: list[str]
     visible: int
     record_tail: str
+    pending: bool
 
 
 def _same_content(
@@ -476,25 +479,29 @@ def _same_content(
 def _refresh(
     cache_dir: Path,
     algorithm: str,
-    hashed: dict[str, tuple[tuple[int, int, int], str]],
     snapshot: Snapshot,
     current: list[tuple[int, int, int]],
     moved: list[int],
     generation: int,
 ) -> None:
-    """Stores the stats of re-hashed files and a snapshot with them (racy ones unsettled)."""
-    from conjure.engine.files import UNSETTLED, is_racy, stored_rows
+    """Stores a snapshot with the new stats of the re-hashed files (racy ones unsettled).
+
+    The state database's file rows are not written here (10,000 rows in a fresh clone cost
+    more than the rest of the run): the snapshot is marked ``pending`` and the next session
+    that opens the database takes its rows (``pending_rows``). A row says "a file with this
+    stat has this digest", which stays true whenever it is written.
+    """
+    from conjure.engine.files import UNSETTLED, is_racy
     from conjure.engine.state import StateStore
 
     state = StateStore(cache_dir / STATE_FILE, algorithm)
     try:
-        state.record_files(stored_rows(hashed))
         now = time.time()
         stats = marshal.loads(snapshot.stats)
         for i in moved:  # an UNSETTLED stat that did not move stays UNSETTLED
             stats[i] = UNSETTLED if is_racy(current[i][1], now) else current[i]
         identity = (os.stat(state.path).st_ino, snapshot.identity[1], snapshot.identity[2])
-        data = snapshot._replace(identity=identity, stats=marshal.dumps(stats, 2))
+        data = snapshot._replace(identity=identity, stats=marshal.dumps(stats, 2), pending=True)
         state.write_snapshot(marshal.dumps(tuple(data), 2), generation)
     finally:
         state.close()
@@ -575,6 +582,27 @@ def _report_each(snapshot: Snapshot, verbosity: int, settings: Settings, started
     reporter.close()
 
 
+def pending_rows(cache_dir: Path) -> list[tuple[str, tuple[int, int, int], str]]:
+    """The file rows a no-op left in the snapshot for the state database: (path, stat,
+    digest) of each file with a settled stat; empty when there are none or no snapshot."""
+    from conjure.engine.files import UNSETTLED
+
+    try:
+        snapshot = Snapshot(*marshal.loads((cache_dir / SNAPSHOT_FILE).read_bytes()))
+        if snapshot.fmt != FORMAT or not snapshot.pending:
+            return []
+        stats = marshal.loads(snapshot.stats)
+        width = len(snapshot.digests) // max(1, len(snapshot.keys))
+        digests = snapshot.digests.decode()
+    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError):
+        return []
+    return [
+        (key, tuple(stat), digests[i * width : (i + 1) * width])
+        for i, (key, stat) in enumerate(zip(snapshot.keys, stats, strict=True))
+        if tuple(stat) != UNSETTLED
+    ]
+
+
 def save(
     session: Session,
     loaded: LoadedTasks,
@@ -619,5 +647,6 @@ def save(
         sorted(hidden.intersection(names)),
         sum(1 for r in results if is_visible(r, hidden)),
         tail[1:-1],
+        False,
     )
     return state.write_snapshot(marshal.dumps(tuple(snapshot), 2), session.generation)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from conjure.engine.hashing import Digester
 
@@ -237,15 +237,6 @@ def stored_row(stat: tuple[int, int, int], digest: str) -> FileRow:
     granularity)."""
     size, mtime, inode = stat
     return (size, -1 if is_racy(mtime, time.time()) else mtime, inode, digest)
-
-
-def stored_rows(found: Mapping[str, tuple[tuple[int, int, int], str]]) -> dict[str, FileRow]:
-    """``stored_row`` of many files read just now: ``{path: (stat, digest)}`` in, rows out."""
-    now = time.time()  # once: 10,000 files in a fresh clone
-    return {
-        path: (size, -1 if is_racy(mtime, now) else mtime, inode, digest)
-        for path, ((size, mtime, inode), digest) in found.items()
-    }
 
 
 def is_racy(mtime_ns: int, now: float) -> bool:

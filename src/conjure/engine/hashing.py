@@ -66,10 +66,13 @@ class Digester:
         h = self._new()
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:  # raw reads: a third less time than a buffered file on 10,000 small files
-            want = size + 1 if size < _CHUNK else _CHUNK
-            while chunk := os.read(fd, want):
+            if size < _CHUNK:  # one read of size + 1: exactly size bytes back means the end
+                chunk = os.read(fd, size + 1)
                 h.update(chunk)
-                want = _CHUNK
+                if len(chunk) == size:
+                    return h.hexdigest()
+            while chunk := os.read(fd, _CHUNK):
+                h.update(chunk)
         finally:
             os.close(fd)
         return h.hexdigest()

@@ -151,8 +151,13 @@ class StateStore:
         except OSError as err:
             raise StateError(f"cannot create {self.path.parent}: {err.strerror}") from None
         try:
-            return self._open(algorithm)
+            return self._open_patiently(algorithm)
         except sqlite3.DatabaseError as err:
+            if _is_lock_error(err):
+                raise StateError(
+                    f"state database {self.path} stayed locked by another process for "
+                    f"{_LOCK_WAIT:.0f} s ({err})"
+                ) from None
             aside = self._set_aside()
             self.warnings.append(
                 f"state database {self.path} is unreadable ({err}); moved it to {aside.name} "
@@ -163,8 +168,23 @@ class StateStore:
         except sqlite3.DatabaseError as err:
             raise StateError(f"cannot open state database {self.path}: {err}") from None
 
+    def _open_patiently(self, algorithm: str) -> sqlite3.Connection:
+        """``_open``, tried again while another process holds a lock that SQLite's busy
+        timeout does not wait for (two processes creating the database, or switching it to
+        WAL, at once): such a database is busy, not corrupt."""
+        deadline = time.monotonic() + _LOCK_WAIT
+        delay = 0.005
+        while True:
+            try:
+                return self._open(algorithm)
+            except sqlite3.OperationalError as err:
+                if not _is_lock_error(err) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
     def _open(self, algorithm: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=_LOCK_WAIT, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -370,6 +390,19 @@ def read_identity(path: Path) -> tuple[str, int] | None:
         return None
     finally:
         conn.close()
+
+
+_LOCK_WAIT = 30.0
+"""Seconds to wait for a lock held by another process before giving up (as SQLite's busy
+timeout on the connection)."""
+
+
+def _is_lock_error(err: sqlite3.DatabaseError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(err) or "busy" in str(err)
 
 
 def _unlink(path: Path) -> None:
