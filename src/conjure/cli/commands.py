@@ -7,6 +7,7 @@ Registered as ``doit.COMMAND`` entry points, they replace doit's ``run``, ``list
 
 from __future__ import annotations
 
+import functools
 import gc
 import sys
 from collections.abc import Callable, Sequence
@@ -37,25 +38,18 @@ from conjure.errors import EXIT_USAGE, ConjureError, UnsupportedError
 from conjure.settings import set_dodo_values
 
 
-def _entry_points_once() -> Callable[..., Any]:
+@functools.cache
+def _entry_points() -> Any:
     """doit looks up plug-ins three times per command (commands, then back-ends and
     reporters when the command is made), and each lookup reads the entry points of every
     installed distribution: ~1.3 ms each with a hundred of them. This module is imported by
     the first lookup; the later ones select from one reading."""
     from importlib.metadata import entry_points
 
-    found: list[Any] = []
-
-    def select(group: str) -> Any:
-        if not found:
-            found.append(entry_points())
-        return found[0].select(group=group)
-
-    return select
+    return entry_points()
 
 
-_SELECT_ENTRY_POINTS = _entry_points_once()
-doit_plugin.entry_points_impl = lambda: _SELECT_ENTRY_POINTS
+doit_plugin.entry_points_impl = lambda: lambda group: _entry_points().select(group=group)
 
 
 def load_conjure_config(command: DoitCmdBase, params: Any) -> dict[str, Any] | None:

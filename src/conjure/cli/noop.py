@@ -98,6 +98,8 @@ class LoadedTasks:
         unsafe: tasks whose up-to-date status a snapshot cannot vouch for (filled when the
             digest is computed).
         hashed: files the no-op path hashed (stat, digest), for the normal path to reuse.
+        snapshot: the snapshot ``serve`` read (None when there was none to read), whose
+            pending rows the normal path takes.
     """
 
     def __init__(self, items: list[Any], header: bytes) -> None:
@@ -105,6 +107,7 @@ class LoadedTasks:
         self.header = header
         self.unsafe: set[str] = set()
         self.hashed: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self.snapshot: Snapshot | None = None
         self._digest: str | None = None
         self._tasks: list[Task] | None = None
 
@@ -384,13 +387,12 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
     if params.get("trace") or params.get("dry_run") or params.get("always"):
         return None
     cache_dir = Path(settings.cache_dir)
-    try:
-        snapshot = Snapshot(*marshal.loads((cache_dir / SNAPSHOT_FILE).read_bytes()))
-        inode, instance, generation = snapshot.identity
-    except (OSError, ValueError, EOFError, TypeError):
+    snapshot = loaded.snapshot = read_snapshot(cache_dir)
+    if snapshot is None:
         return None
+    inode, instance, generation = snapshot.identity
     started = time.time()
-    if snapshot.fmt != FORMAT or snapshot.digest != loaded.digest:
+    if snapshot.digest != loaded.digest:
         return None
     current = _current_stats(snapshot.keys)
     if current is None:
@@ -582,19 +584,29 @@ def _report_each(snapshot: Snapshot, verbosity: int, settings: Settings, started
     reporter.close()
 
 
-def pending_rows(cache_dir: Path) -> list[tuple[str, tuple[int, int, int], str]]:
+def read_snapshot(cache_dir: Path) -> Snapshot | None:
+    """The snapshot in ``cache_dir``; None when there is none, or it is damaged or of
+    another ``FORMAT``."""
+    try:
+        snapshot = Snapshot(*marshal.loads((cache_dir / SNAPSHOT_FILE).read_bytes()))
+        _inode, _instance, _generation = snapshot.identity  # a malformed one fails here
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return snapshot if snapshot.fmt == FORMAT else None
+
+
+def pending_rows(snapshot: Snapshot | None) -> list[tuple[str, tuple[int, int, int], str]]:
     """The file rows a no-op left in the snapshot for the state database: (path, stat,
     digest) of each file with a settled stat; empty when there are none or no snapshot."""
     from conjure.engine.files import UNSETTLED
 
+    if snapshot is None or not snapshot.pending:
+        return []
     try:
-        snapshot = Snapshot(*marshal.loads((cache_dir / SNAPSHOT_FILE).read_bytes()))
-        if snapshot.fmt != FORMAT or not snapshot.pending:
-            return []
         stats = marshal.loads(snapshot.stats)
         width = len(snapshot.digests) // max(1, len(snapshot.keys))
         digests = snapshot.digests.decode()
-    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError):
+    except (ValueError, EOFError, TypeError, UnicodeDecodeError):
         return []
     return [
         (key, tuple(stat), digests[i * width : (i + 1) * width])

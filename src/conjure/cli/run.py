@@ -62,6 +62,11 @@ def run_tasks(command: Any, params: Any, loaded: LoadedTasks, settings: Settings
 def _run(command: Any, params: Any, session: Session, loaded: LoadedTasks) -> int:
     tasks = loaded.tasks()
     attach_tasks(session, tasks)
+    # what the no-op path knows about files: rows a refresh left pending in the snapshot,
+    # then what it hashed this run; written with the first record or at the end
+    snapshot = loaded.snapshot or noop.read_snapshot(session.cache_dir)
+    for key, stat, digest in noop.pending_rows(snapshot):
+        session.files.learn(key, stat, digest)
     for key, (stat, digest) in loaded.hashed.items():
         session.files.learn(key, stat, digest)
     assert session.graph is not None

@@ -13,7 +13,6 @@ from doit.task import Task
 
 from conjure._config import CONJURE_KEY
 from conjure.cli.adapter import DoitWork, Values
-from conjure.cli.noop import pending_rows
 from conjure.engine.files import FileIndex
 from conjure.engine.fingerprint import set_project_root
 from conjure.engine.graph import Graph, NodeSpec, build_graph
@@ -113,8 +112,6 @@ def open_session(
     digester = Digester(settings.hash)
     state = StateStore(root / settings.cache_dir / STATE_FILE, settings.hash)
     files = FileIndex(digester, state.load_files(), str(root))
-    for key, stat, digest in pending_rows(root / settings.cache_dir):
-        files.learn(key, stat, digest)  # written with the first record or at the end
     generation = state.generation()  # before the records: a later change is then noticed
     records = state.load_tasks()
     return Session(root, settings, state, digester, files, records, Values(records), generation)
