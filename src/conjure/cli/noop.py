@@ -489,9 +489,10 @@ def _refresh(
     """Stores a snapshot with the new stats of the re-hashed files (racy ones unsettled).
 
     The state database's file rows are not written here (10,000 rows in a fresh clone cost
-    more than the rest of the run): the snapshot is marked ``pending`` and the next session
-    that opens the database takes its rows (``pending_rows``). A row says "a file with this
-    stat has this digest", which stays true whenever it is written.
+    more than the rest of the run): the snapshot is marked ``pending``, and the next
+    ``doit run`` that takes the normal path learns its rows (``pending_rows``, in
+    ``cli/run.py``). A row says "a file with this stat has this digest", which stays true
+    whenever it is written.
     """
     from conjure.engine.files import UNSETTLED, is_racy
     from conjure.engine.state import StateStore
