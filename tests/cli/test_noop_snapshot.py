@@ -278,3 +278,19 @@ def test_values_pickle_cannot_describe_fall_back_per_task(project: Project) -> N
     assert project.doit("odd").returncode == 0
     assert not served(project, "odd")  # its up-to-date status is never taken on trust
     assert project.log_lines() == []
+
+
+def test_stats_compare_alike_with_and_without_the_c_extension(settled: Project) -> None:
+    # a snapshot the extension wrote is served by the Python fallback as it is (no file
+    # re-hashed, nothing rewritten), and the other way round after a touch
+    written = snapshot(settled).read_bytes()
+    assert served(settled, CONJURE_PURE_PYTHON="1")
+    assert snapshot(settled).read_bytes() == written
+    past = time.time() - 50
+    os.utime(settled.root / "in.txt", (past, past))
+    assert served(settled, CONJURE_PURE_PYTHON="1")  # re-hashed, new stats stored
+    rewritten = snapshot(settled).read_bytes()
+    assert rewritten != written
+    assert served(settled)
+    assert snapshot(settled).read_bytes() == rewritten
+    assert settled.log_lines() == []

@@ -40,6 +40,7 @@ from doit.task import Task
 
 from conjure._config import CONJURE_KEY
 from conjure._version import __version__
+from conjure.engine import filestats
 from conjure.engine.fingerprint import describe_callable, describe_value, set_project_root
 from conjure.engine.layout import RUNS_DIR, SNAPSHOT_FILE, STATE_FILE
 from conjure.engine.statuses import UP_TO_DATE
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from conjure.cli.session import Session
     from conjure.engine.events import TaskResult
 
-FORMAT = 5
+FORMAT = 6
 """Snapshot layout version; a snapshot of another version is ignored."""
 
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
@@ -394,7 +395,7 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
     started = time.time()
     if snapshot.digest != loaded.digest:
         return None
-    current = _current_stats(snapshot.keys)
+    current = filestats.stat_many(snapshot.keys, filestats.default_threads())
     if current is None:
         return None
     try:
@@ -407,9 +408,8 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
         if read_identity(cache_dir / STATE_FILE) != (instance, generation):
             return None
     moved: list[int] = []
-    if marshal.dumps(current, 2) != snapshot.stats:  # one compare in the common case
-        stats = marshal.loads(snapshot.stats)
-        moved = [i for i in range(len(current)) if current[i] != stats[i]]
+    if current != snapshot.stats:  # one compare in the common case
+        moved = filestats.moved_indices(current, snapshot.stats)
     if moved and not _same_content(loaded, snapshot, moved, current, settings.hash):
         return None
     if moved or not same_database:
@@ -425,9 +425,10 @@ class Snapshot(NamedTuple):
         fmt: ``FORMAT``.
         digest: ``LoadedTasks.digest`` of the run that wrote it.
         identity: (inode, instance id, generation) of the state database it matches.
-        keys: every file dependency and target of the selected tasks.
-        stats: ``marshal`` of their (size, mtime_ns, inode), ``UNSETTLED`` when too recent:
-            compared as bytes with the current stats, loaded only when they differ.
+        keys: every file dependency and target of the selected tasks
+            (``filestats.join_paths``).
+        stats: their (size, mtime_ns, inode), ``UNSETTLED`` when too recent, packed
+            (``filestats.pack``): compared as bytes with the current stats.
         digests: their hex digests, concatenated (read only for files whose stat moved).
         names: the selected tasks, in run order.
         hidden: those not listed (groups without actions).
@@ -440,7 +441,7 @@ class Snapshot(NamedTuple):
     fmt: int
     digest: str
     identity: tuple[int, str, int]
-    keys: list[str]
+    keys: bytes
     stats: bytes
     digests: bytes
     names: list[str]
@@ -454,7 +455,7 @@ def _same_content(
     loaded: LoadedTasks,
     snapshot: Snapshot,
     moved: list[int],
-    current: list[tuple[int, int, int]],
+    current: bytes,
     algorithm: str,
 ) -> bool:
     """Hashes the files whose stat moved; whether each still has the snapshot's digest.
@@ -465,14 +466,15 @@ def _same_content(
     from conjure.engine.hashing import Digester
 
     digester = Digester(algorithm)
-    keys, digests = snapshot.keys, snapshot.digests
+    keys, digests = filestats.split_paths(snapshot.keys), snapshot.digests
+    stats = filestats.unpack(current)
     width = len(digests) // len(keys)
     for i in moved:
         try:
-            found = digester.of_file(keys[i], current[i][0])
+            found = digester.of_file(keys[i], stats[i][0])
         except OSError:
             return False
-        loaded.hashed[keys[i]] = (current[i], found)
+        loaded.hashed[keys[i]] = (stats[i], found)
         if found.encode() != digests[i * width : (i + 1) * width]:
             return False
     return True
@@ -482,7 +484,7 @@ def _refresh(
     cache_dir: Path,
     algorithm: str,
     snapshot: Snapshot,
-    current: list[tuple[int, int, int]],
+    current: bytes,
     moved: list[int],
     generation: int,
 ) -> None:
@@ -494,27 +496,19 @@ def _refresh(
     ``cli/run.py``). A row says "a file with this stat has this digest", which stays true
     whenever it is written.
     """
-    from conjure.engine.files import UNSETTLED, is_racy
+    from conjure.engine.files import is_racy
     from conjure.engine.state import StateStore
 
     state = StateStore(cache_dir / STATE_FILE, algorithm)
     try:
         now = time.time()
-        stats = marshal.loads(snapshot.stats)
-        for i in moved:  # an UNSETTLED stat that did not move stays UNSETTLED
-            stats[i] = UNSETTLED if is_racy(current[i][1], now) else current[i]
+        values = filestats.unpack(current)  # a recorded UNSETTLED never matches: it moved
+        stats = filestats.unsettle(current, [i for i in moved if is_racy(values[i][1], now)])
         identity = (os.stat(state.path).st_ino, snapshot.identity[1], snapshot.identity[2])
-        data = snapshot._replace(identity=identity, stats=marshal.dumps(stats, 2), pending=True)
+        data = snapshot._replace(identity=identity, stats=stats, pending=True)
         state.write_snapshot(marshal.dumps(tuple(data), 2), generation)
     finally:
         state.close()
-
-
-def _current_stats(keys: list[str]) -> list[tuple[int, int, int]] | None:
-    try:
-        return [(st.st_size, st.st_mtime_ns, st.st_ino) for st in map(os.stat, keys)]
-    except OSError:
-        return None
 
 
 def _report(snapshot: Snapshot, params: Any, settings: Settings, started: float) -> None:
@@ -591,9 +585,10 @@ def read_snapshot(cache_dir: Path) -> Snapshot | None:
     try:
         snapshot = Snapshot(*marshal.loads((cache_dir / SNAPSHOT_FILE).read_bytes()))
         _inode, _instance, _generation = snapshot.identity  # a malformed one fails here
-    except (OSError, ValueError, EOFError, TypeError):
+        whole = len(snapshot.stats) == snapshot.keys.count(b"\0") * filestats.RECORD_SIZE
+    except (OSError, ValueError, EOFError, TypeError, AttributeError):
         return None
-    return snapshot if snapshot.fmt == FORMAT else None
+    return snapshot if snapshot.fmt == FORMAT and whole else None
 
 
 def pending_rows(snapshot: Snapshot | None) -> list[tuple[str, tuple[int, int, int], str]]:
@@ -604,15 +599,17 @@ def pending_rows(snapshot: Snapshot | None) -> list[tuple[str, tuple[int, int, i
     if snapshot is None or not snapshot.pending:
         return []
     try:
-        stats = marshal.loads(snapshot.stats)
-        width = len(snapshot.digests) // max(1, len(snapshot.keys))
+        keys = filestats.split_paths(snapshot.keys)
+        stats = filestats.unpack(snapshot.stats)
+        width = len(snapshot.digests) // max(1, len(keys))
         digests = snapshot.digests.decode()
-    except (ValueError, EOFError, TypeError, UnicodeDecodeError):
+        pairs = list(zip(keys, stats, strict=True))
+    except (ValueError, TypeError, UnicodeDecodeError):
         return []
     return [
-        (key, tuple(stat), digests[i * width : (i + 1) * width])
-        for i, (key, stat) in enumerate(zip(snapshot.keys, stats, strict=True))
-        if tuple(stat) != UNSETTLED
+        (key, stat, digests[i * width : (i + 1) * width])
+        for i, (key, stat) in enumerate(pairs)
+        if stat != UNSETTLED
     ]
 
 
@@ -653,8 +650,8 @@ def save(
         FORMAT,
         loaded.digest,
         (os.stat(state.path).st_ino, state.instance(), session.generation),
-        list(entries),
-        marshal.dumps([stat for stat, _ in entries.values()], 2),
+        filestats.join_paths(entries),
+        filestats.pack(stat for stat, _ in entries.values()),
         "".join(found for _, found in entries.values()).encode(),
         [r.name for r in results],
         sorted(hidden.intersection(names)),
