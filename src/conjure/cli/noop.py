@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from conjure.cli.session import Session
     from conjure.engine.events import TaskResult
 
-FORMAT = 6
+FORMAT = 7
 """Snapshot layout version; a snapshot of another version is ignored."""
 
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
@@ -396,7 +396,7 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
     if snapshot.digest != loaded.digest:
         return None
     current = filestats.stat_many(snapshot.keys, filestats.default_threads())
-    if current is None:
+    if current is None or len(current) != len(snapshot.stats):  # the latter: damaged
         return None
     try:
         same_database = os.stat(cache_dir / STATE_FILE).st_ino == inode
@@ -429,7 +429,8 @@ class Snapshot(NamedTuple):
             (``filestats.join_paths``).
         stats: their (size, mtime_ns, inode), ``UNSETTLED`` when too recent, packed
             (``filestats.pack``): compared as bytes with the current stats.
-        digests: their hex digests, concatenated (read only for files whose stat moved).
+        digests: their digests as bytes, concatenated (read only for files whose stat
+            moved).
         names: the selected tasks, in run order.
         hidden: those not listed (groups without actions).
         visible: how many are listed: the summary's "up to date" count.
@@ -460,7 +461,7 @@ def _same_content(
 ) -> bool:
     """Hashes the files whose stat moved; whether each still has the snapshot's digest.
 
-    ``snapshot.digests`` is every file's hex digest, concatenated (all have the same
+    ``snapshot.digests`` is every file's digest as bytes, concatenated (all have the same
     length): one bytes object loads in no time, 50,000 strings do not.
     """
     from conjure.engine.hashing import Digester
@@ -475,7 +476,7 @@ def _same_content(
         except OSError:
             return False
         loaded.hashed[keys[i]] = (stats[i], found)
-        if found.encode() != digests[i * width : (i + 1) * width]:
+        if bytes.fromhex(found) != digests[i * width : (i + 1) * width]:
             return False
     return True
 
@@ -585,8 +586,8 @@ def read_snapshot(cache_dir: Path) -> Snapshot | None:
     try:
         snapshot = Snapshot(*marshal.loads((cache_dir / SNAPSHOT_FILE).read_bytes()))
         _inode, _instance, _generation = snapshot.identity  # a malformed one fails here
-        whole = len(snapshot.stats) == snapshot.keys.count(b"\0") * filestats.RECORD_SIZE
-    except (OSError, ValueError, EOFError, TypeError, AttributeError):
+        whole = isinstance(snapshot.keys, bytes) and isinstance(snapshot.stats, bytes)
+    except (OSError, ValueError, EOFError, TypeError):
         return None
     return snapshot if snapshot.fmt == FORMAT and whole else None
 
@@ -602,12 +603,12 @@ def pending_rows(snapshot: Snapshot | None) -> list[tuple[str, tuple[int, int, i
         keys = filestats.split_paths(snapshot.keys)
         stats = filestats.unpack(snapshot.stats)
         width = len(snapshot.digests) // max(1, len(keys))
-        digests = snapshot.digests.decode()
+        digests = snapshot.digests
         pairs = list(zip(keys, stats, strict=True))
     except (ValueError, TypeError, UnicodeDecodeError):
         return []
     return [
-        (key, stat, digests[i * width : (i + 1) * width])
+        (key, stat, digests[i * width : (i + 1) * width].hex())
         for i, (key, stat) in enumerate(pairs)
         if stat != UNSETTLED
     ]
@@ -641,6 +642,13 @@ def save(
                 if entry is None:
                     return False
                 entries[key] = entry
+    try:  # every digest is hex of one length; anything else is never snapshotted
+        raw = [bytes.fromhex(digest) for _, digest in entries.values()]
+    except ValueError:
+        return False
+    if len({len(one) for one in raw}) > 1:
+        return False
+    digests = b"".join(raw)
     state = session.state
     record = run_record("", results, started=0, finished=0, argv=(), jobs=0, exit_code=0)
     tail = json.dumps(
@@ -652,7 +660,7 @@ def save(
         (os.stat(state.path).st_ino, state.instance(), session.generation),
         filestats.join_paths(entries),
         filestats.pack(stat for stat, _ in entries.values()),
-        "".join(found for _, found in entries.values()).encode(),
+        digests,
         [r.name for r in results],
         sorted(hidden.intersection(names)),
         sum(1 for r in results if is_visible(r, hidden)),

@@ -138,9 +138,9 @@ def save_run_text(runs_dir: Path, run_id: str, text: str, keep: int) -> Path:
     """Writes a run record already in JSON and deletes the oldest beyond ``keep``."""
     path = runs_dir / f"{run_id}.json"
     write_text_atomic(path, text)
-    records = sorted(runs_dir.glob("*.json"))
+    records = sorted(name for name in os.listdir(runs_dir) if name.endswith(".json"))
     for old in records[: max(0, len(records) - keep)]:
-        old.unlink(missing_ok=True)
+        (runs_dir / old).unlink(missing_ok=True)
     return path
 
 
