@@ -80,7 +80,10 @@ def test_paths_must_be_nul_terminated() -> None:
         filestats.stat_paths(b"src")
     with pytest.raises(ValueError, match="NUL"):
         filestats._stat_paths_python(b"src")
+    with pytest.raises(ValueError, match="NUL"):
+        stat_many(b"src\0tests", 2)
     assert filestats.stat_paths(b"") == filestats._stat_paths_python(b"") == b""
+    assert stat_many(b"", 2) == b""
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3, 4, 60])
@@ -89,13 +92,20 @@ def test_threads_give_the_same_bytes_in_path_order(tree: list[str], threads: int
     assert stat_many(blob, threads) == filestats.stat_paths(blob)
 
 
-def test_pieces_end_at_path_ends(tree: list[str]) -> None:
-    blob = join_paths(tree)
-    for parts in (1, 2, 3, 7, 100):
-        pieces = filestats._split(blob, parts)
-        assert b"".join(pieces) == blob
-        assert all(piece.endswith(b"\0") for piece in pieces)
-        assert len(pieces) <= parts
+def test_a_job_takes_the_stats_while_the_caller_goes_on(tree: list[str]) -> None:
+    blob = join_paths(tree * 50)  # many chunks for the helpers
+    job = filestats.StatJob(blob, 3)
+    busy = sum(range(200_000))  # the caller's own work meanwhile
+    assert busy and job.result() == filestats.stat_paths(blob)
+    assert job.result() == filestats.stat_paths(blob)  # collected again, same bytes
+
+
+def test_a_cancelled_job_gives_no_stats(tree: list[str]) -> None:
+    job = filestats.StatJob(join_paths(tree * 50), 3)
+    job.cancel()
+    if filestats.NATIVE:
+        assert job.result() is None
+    del job  # a job dropped unfinished waits for its helpers: nothing left running
 
 
 def test_unsettled_packs_as_a_record_no_file_has(tree: list[str]) -> None:

@@ -182,7 +182,9 @@ class Run(_Conjure, cmd_run.Run):
         try:
             prepare(self, params, args, config)
             settings = noop.run_settings(params, config)
-            loaded = noop.load_recorded(self.loader.load_tasks, self, args, config, settings)
+            loaded = noop.load_recorded(
+                self.loader.load_tasks, self, args, config, settings, params
+            )
             code = noop.serve(loaded, params, settings)
         finally:
             gc.enable()

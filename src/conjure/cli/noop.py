@@ -99,8 +99,9 @@ class LoadedTasks:
         unsafe: tasks whose up-to-date status a snapshot cannot vouch for (filled when the
             digest is computed).
         hashed: files the no-op path hashed (stat, digest), for the normal path to reuse.
-        snapshot: the snapshot ``serve`` read (None when there was none to read), whose
+        snapshot: the snapshot read for ``serve`` (None when there was none to read), whose
             pending rows the normal path takes.
+        stats: the stats of the snapshot's files, being taken.
     """
 
     def __init__(self, items: list[Any], header: bytes) -> None:
@@ -109,6 +110,7 @@ class LoadedTasks:
         self.unsafe: set[str] = set()
         self.hashed: dict[str, tuple[tuple[int, int, int], str]] = {}
         self.snapshot: Snapshot | None = None
+        self.stats: filestats.StatJob | None = None
         self._digest: str | None = None
         self._tasks: list[Task] | None = None
 
@@ -182,9 +184,16 @@ def load_recorded(
     args: Sequence[str],
     config: dict[str, Any],
     settings: Settings,
+    params: Any,
 ) -> LoadedTasks:
-    """Runs doit's loader with dicts kept as ``_Pending``; digests them on the way."""
+    """Runs doit's loader with dicts kept as ``_Pending``; digests them on the way.
+
+    When the run could be served from a snapshot, the stats of the snapshot's files are
+    taken on other threads from the moment the dodo's creators are done (not before: a
+    creator may write a file) while this thread digests the graph.
+    """
     set_project_root(os.getcwd())
+    snapshot = None if _never_served(params) else read_snapshot(Path(settings.cache_dir))
     original = doit_loader.dict_to_task
     doit_loader.dict_to_task = _Pending
     doit_loader.inspect = _LINE_NUMBERS
@@ -206,8 +215,16 @@ def load_recorded(
         2,
     )
     loaded = LoadedTasks(items, header)
+    if snapshot is not None:
+        loaded.snapshot = snapshot
+        loaded.stats = filestats.StatJob(snapshot.keys, filestats.default_threads())
     _ = loaded.digest  # now: making Task objects later moves conjure's keys in the dicts
     return loaded
+
+
+def _never_served(params: Any) -> bool:
+    """Runs that must take the normal path whatever the snapshot says."""
+    return bool(params.get("trace") or params.get("dry_run") or params.get("always"))
 
 
 def _hash_dicts(header: bytes, dicts: list[dict[str, Any]], unsafe: set[str]) -> Any:
@@ -385,17 +402,16 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
     stored and the run is still a no-op. Digests computed before a mismatch is found are
     handed to the normal path (``loaded.hashed``), which then does not hash them again.
     """
-    if params.get("trace") or params.get("dry_run") or params.get("always"):
+    snapshot, job = loaded.snapshot, loaded.stats
+    if snapshot is None or job is None or _never_served(params):
         return None
     cache_dir = Path(settings.cache_dir)
-    snapshot = loaded.snapshot = read_snapshot(cache_dir)
-    if snapshot is None:
-        return None
     inode, instance, generation = snapshot.identity
     started = time.time()
     if snapshot.digest != loaded.digest:
+        job.cancel()
         return None
-    current = filestats.stat_many(snapshot.keys, filestats.default_threads())
+    current = job.result()
     if current is None or len(current) != len(snapshot.stats):  # the latter: damaged
         return None
     try:

@@ -6,18 +6,17 @@ inode, each modulo 2**64 (``pack``). Two such blobs compare in one ``==``.
 
 ``stat_paths`` is the C extension ``conjure.engine._filestats`` when it was built (see
 ``hatch_build.py``): only the system calls, without the GIL, about twice as fast as
-``os.stat``. Without it, the same function in Python gives the same bytes. ``stat_many``
-spreads one blob over several threads.
+``os.stat``. Without it, the same function in Python gives the same bytes. ``StatJob`` takes
+them on helper threads while the caller goes on.
 """
 
 from __future__ import annotations
 
-import _thread
 import os
 from array import array
 from collections.abc import Callable, Iterable
 from itertools import chain
-from typing import Any
+from types import ModuleType
 
 RECORD_SIZE = 24
 """Bytes per file in a packed blob."""
@@ -96,75 +95,57 @@ def _stat_paths_python(paths: bytes) -> bytes | None:
     return pack(stats)
 
 
-def _native() -> Callable[[bytes], bytes | None] | None:
+def _load_native() -> ModuleType | None:
     if os.environ.get("CONJURE_PURE_PYTHON"):  # the same bytes the slow way (tests, comparison)
         return None
     try:
-        from conjure.engine._filestats import stat_paths as native
+        from conjure.engine import _filestats
     except ImportError:  # not built here (no compiler, or CONJURE_NO_EXTENSION=1 at install)
         return None
-    return native
+    return _filestats
 
 
-_NATIVE_STAT_PATHS = _native()
-NATIVE = _NATIVE_STAT_PATHS is not None
+_native = _load_native()
+NATIVE = _native is not None
 """Whether ``stat_paths`` is the C extension."""
 
-stat_paths: Callable[[bytes], bytes | None] = _NATIVE_STAT_PATHS or _stat_paths_python
+stat_paths: Callable[[bytes], bytes | None] = (
+    _native.stat_paths if _native is not None else _stat_paths_python
+)
 """The packed stats of a ``join_paths`` blob; None when any path cannot be stat'ed."""
 
 
-def stat_many(paths: bytes, threads: int) -> bytes | None:
-    """``stat_paths`` of a blob cut in ``threads`` pieces: this thread takes the first, new
-    threads the others (the extension lets them run at once). A thread that took the first
-    piece while this one waited would often share this CPU for milliseconds before the
-    kernel moved it. Without the extension, one piece: ``os.stat`` holds the GIL.
+class StatJob:
+    """The stats of a blob, taken from now on by the extension's helper threads (plain
+    threads that never wait for the GIL) while the caller goes on with Python work;
+    ``result`` joins in on what is left and collects them. Without the extension,
+    ``result`` takes them all itself: ``os.stat`` holds the GIL.
 
-    Raises:
-        Whatever ``stat_paths`` raised (MemoryError).
+    Args:
+        paths: a ``join_paths`` blob.
+        threads: how many threads take stats, counting the one that calls ``result``.
     """
-    pieces = _split(paths, threads) if NATIVE and threads > 1 and paths else [paths]
-    if len(pieces) == 1:
-        return stat_paths(paths)
-    results: list[bytes | None] = [None] * len(pieces)
-    failures: list[BaseException] = []
-    locks = []
 
-    def work(i: int, lock: Any) -> None:
-        try:
-            results[i] = stat_paths(pieces[i])
-        except BaseException as err:  # noqa: BLE001 - raised again in the caller's thread
-            failures.append(err)
-        finally:
-            lock.release()
+    def __init__(self, paths: bytes, threads: int) -> None:
+        self._paths = paths
+        self._job = _native.start(paths, threads - 1) if _native is not None and paths else None
 
-    for i in range(1, len(pieces)):
-        lock = _thread.allocate_lock()
-        lock.acquire()
-        locks.append(lock)
-        _thread.start_new_thread(work, (i, lock))
-    results[0] = stat_paths(pieces[0])
-    for lock in locks:
-        lock.acquire()
-    if failures:
-        raise failures[0]
-    if any(result is None for result in results):
-        return None
-    return b"".join(result for result in results if result is not None)
+    def result(self) -> bytes | None:
+        """The packed stats; None when any path cannot be stat'ed (or after ``cancel``)."""
+        if _native is None or self._job is None:
+            return stat_paths(self._paths)
+        found: bytes | None = _native.finish(self._job)
+        return found
+
+    def cancel(self) -> None:
+        """Stops the helpers (after the paths they are on) and waits for them."""
+        if _native is not None and self._job is not None:
+            _native.cancel(self._job)
 
 
-def _split(paths: bytes, parts: int) -> list[bytes]:
-    """The blob cut into about equal pieces, each at a path's end."""
-    pieces: list[bytes] = []
-    start = 0
-    for k in range(1, parts):
-        cut = paths.find(b"\0", max(start, len(paths) * k // parts - 1))
-        if cut < 0 or cut + 1 >= len(paths):
-            break
-        pieces.append(paths[start : cut + 1])
-        start = cut + 1
-    pieces.append(paths[start:])
-    return pieces
+def stat_many(paths: bytes, threads: int) -> bytes | None:
+    """``stat_paths`` on ``threads`` threads (this one included)."""
+    return StatJob(paths, threads).result()
 
 
 def default_threads() -> int:
