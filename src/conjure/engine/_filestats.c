@@ -146,6 +146,18 @@ join_helpers(Job *job)
     job->helpers = 0;
 }
 
+/* Without the GIL: optionally takes what is left, then waits for the helpers. */
+static void
+settle(Job *job, int take_rest)
+{
+    Py_BEGIN_ALLOW_THREADS
+    if (take_rest) {
+        run(job);
+    }
+    join_helpers(job);
+    Py_END_ALLOW_THREADS
+}
+
 static void
 destroy_job(PyObject *capsule)
 {
@@ -241,10 +253,7 @@ finish(PyObject *module, PyObject *capsule)
     if (job == NULL) {
         return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
-    run(job);
-    join_helpers(job);
-    Py_END_ALLOW_THREADS
+    settle(job, 1);
     if (job->failed || job->stop) {
         Py_RETURN_NONE;
     }
@@ -264,9 +273,7 @@ cancel(PyObject *module, PyObject *capsule)
         return NULL;
     }
     __atomic_store_n(&job->stop, 1, __ATOMIC_RELAXED);
-    Py_BEGIN_ALLOW_THREADS
-    join_helpers(job);
-    Py_END_ALLOW_THREADS
+    settle(job, 0);
     Py_RETURN_NONE;
 }
 
