@@ -13,11 +13,11 @@ import pytest
 from conjure.engine import filestats
 from conjure.engine.filestats import (
     RECORD_SIZE,
+    StatJob,
     join_paths,
     moved_indices,
     pack,
     split_paths,
-    stat_many,
     unpack,
     unsettle,
 )
@@ -56,7 +56,7 @@ def test_extension_is_built_where_a_compiler_is() -> None:
     if shutil.which(compiler) and not os.environ.get("CONJURE_PURE_PYTHON"):
         assert filestats.NATIVE, "hatch_build.py did not build conjure.engine._filestats"
     else:
-        assert filestats.stat_paths is filestats._stat_paths_python
+        assert not filestats.NATIVE
 
 
 def test_native_and_python_give_the_stats_os_stat_gives(tree: list[str]) -> None:
@@ -72,7 +72,7 @@ def test_a_path_that_cannot_be_stated_gives_none(tree: list[str]) -> None:
     blob = join_paths([*tree[:3], "missing.txt", *tree[3:]])
     assert filestats.stat_paths(blob) is None
     assert filestats._stat_paths_python(blob) is None
-    assert stat_many(blob, 3) is None
+    assert StatJob(blob, 3).result() is None
 
 
 def test_paths_must_be_nul_terminated() -> None:
@@ -81,27 +81,27 @@ def test_paths_must_be_nul_terminated() -> None:
     with pytest.raises(ValueError, match="NUL"):
         filestats._stat_paths_python(b"src")
     with pytest.raises(ValueError, match="NUL"):
-        stat_many(b"src\0tests", 2)
+        StatJob(b"src\0tests", 2).result()
     assert filestats.stat_paths(b"") == filestats._stat_paths_python(b"") == b""
-    assert stat_many(b"", 2) == b""
+    assert StatJob(b"", 2).result() == b""
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3, 4, 60])
 def test_threads_give_the_same_bytes_in_path_order(tree: list[str], threads: int) -> None:
     blob = join_paths(tree)
-    assert stat_many(blob, threads) == filestats.stat_paths(blob)
+    assert StatJob(blob, threads).result() == filestats.stat_paths(blob)
 
 
 def test_a_job_takes_the_stats_while_the_caller_goes_on(tree: list[str]) -> None:
     blob = join_paths(tree * 50)  # many chunks for the helpers
-    job = filestats.StatJob(blob, 3)
+    job = StatJob(blob, 3)
     busy = sum(range(200_000))  # the caller's own work meanwhile
     assert busy and job.result() == filestats.stat_paths(blob)
     assert job.result() == filestats.stat_paths(blob)  # collected again, same bytes
 
 
 def test_a_cancelled_job_gives_no_stats(tree: list[str]) -> None:
-    job = filestats.StatJob(join_paths(tree * 50), 3)
+    job = StatJob(join_paths(tree * 50), 3)
     job.cancel()
     if filestats.NATIVE:
         assert job.result() is None

@@ -403,7 +403,7 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
     handed to the normal path (``loaded.hashed``), which then does not hash them again.
     """
     snapshot, job = loaded.snapshot, loaded.stats
-    if snapshot is None or job is None or _never_served(params):
+    if snapshot is None or job is None:  # none read: no snapshot, or a run never served
         return None
     cache_dir = Path(settings.cache_dir)
     inode, instance, generation = snapshot.identity
@@ -424,12 +424,14 @@ def serve(loaded: LoadedTasks, params: Any, settings: Settings) -> int | None:
         if read_identity(cache_dir / STATE_FILE) != (instance, generation):
             return None
     moved: list[int] = []
+    stats: list[tuple[int, int, int]] = []
     if current != snapshot.stats:  # one compare in the common case
         moved = filestats.moved_indices(current, snapshot.stats)
-    if moved and not _same_content(loaded, snapshot, moved, current, settings.hash):
+        stats = filestats.unpack(current)
+    if moved and not _same_content(loaded, snapshot, moved, stats, settings.hash):
         return None
     if moved or not same_database:
-        _refresh(cache_dir, settings.hash, snapshot, current, moved, generation)
+        _refresh(cache_dir, settings.hash, snapshot, (current, stats), moved, generation)
     _report(snapshot, params, settings, started)
     return 0
 
@@ -472,7 +474,7 @@ def _same_content(
     loaded: LoadedTasks,
     snapshot: Snapshot,
     moved: list[int],
-    current: bytes,
+    stats: list[tuple[int, int, int]],
     algorithm: str,
 ) -> bool:
     """Hashes the files whose stat moved; whether each still has the snapshot's digest.
@@ -484,7 +486,6 @@ def _same_content(
 
     digester = Digester(algorithm)
     keys, digests = filestats.split_paths(snapshot.keys), snapshot.digests
-    stats = filestats.unpack(current)
     width = len(digests) // len(keys)
     for i in moved:
         try:
@@ -501,11 +502,14 @@ def _refresh(
     cache_dir: Path,
     algorithm: str,
     snapshot: Snapshot,
-    current: bytes,
+    current: tuple[bytes, list[tuple[int, int, int]]],
     moved: list[int],
     generation: int,
 ) -> None:
     """Stores a snapshot with the new stats of the re-hashed files (racy ones unsettled).
+
+    ``current`` is the stats just taken, packed and unpacked (the latter needed only at
+    ``moved``).
 
     The state database's file rows are not written here (10,000 rows in a fresh clone cost
     more than the rest of the run): the snapshot is marked ``pending``, and the next
@@ -519,8 +523,8 @@ def _refresh(
     state = StateStore(cache_dir / STATE_FILE, algorithm)
     try:
         now = time.time()
-        values = filestats.unpack(current)  # a recorded UNSETTLED never matches: it moved
-        stats = filestats.unsettle(current, [i for i in moved if is_racy(values[i][1], now)])
+        packed, values = current  # a recorded UNSETTLED never matches: it moved
+        stats = filestats.unsettle(packed, [i for i in moved if is_racy(values[i][1], now)])
         identity = (os.stat(state.path).st_ino, snapshot.identity[1], snapshot.identity[2])
         data = snapshot._replace(identity=identity, stats=stats, pending=True)
         state.write_snapshot(marshal.dumps(tuple(data), 2), generation)
@@ -619,12 +623,11 @@ def pending_rows(snapshot: Snapshot | None) -> list[tuple[str, tuple[int, int, i
         keys = filestats.split_paths(snapshot.keys)
         stats = filestats.unpack(snapshot.stats)
         width = len(snapshot.digests) // max(1, len(keys))
-        digests = snapshot.digests
         pairs = list(zip(keys, stats, strict=True))
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError):
         return []
     return [
-        (key, stat, digests[i * width : (i + 1) * width].hex())
+        (key, stat, snapshot.digests[i * width : (i + 1) * width].hex())
         for i, (key, stat) in enumerate(pairs)
         if stat != UNSETTLED
     ]

@@ -4,17 +4,17 @@ A list of paths travels as one bytes object, each path NUL-terminated (``join_pa
 their stats come back as one bytes object, three native uint64 per file: size, mtime_ns and
 inode, each modulo 2**64 (``pack``). Two such blobs compare in one ``==``.
 
-``stat_paths`` is the C extension ``conjure.engine._filestats`` when it was built (see
-``hatch_build.py``): only the system calls, without the GIL, about twice as fast as
-``os.stat``. Without it, the same function in Python gives the same bytes. ``StatJob`` takes
-them on helper threads while the caller goes on.
+``stat_paths`` and ``StatJob`` use the C extension ``conjure.engine._filestats`` when it was
+built (see ``hatch_build.py``): only the system calls, without the GIL, about twice as fast
+as ``os.stat``; a ``StatJob`` takes them on helper threads while the caller goes on. Without
+the extension, the same function in Python gives the same bytes.
 """
 
 from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from itertools import chain
 from types import ModuleType
 
@@ -109,10 +109,18 @@ _native = _load_native()
 NATIVE = _native is not None
 """Whether ``stat_paths`` is the C extension."""
 
-stat_paths: Callable[[bytes], bytes | None] = (
-    _native.stat_paths if _native is not None else _stat_paths_python
-)
-"""The packed stats of a ``join_paths`` blob; None when any path cannot be stat'ed."""
+
+def stat_paths(paths: bytes) -> bytes | None:
+    """The packed stats of a ``join_paths`` blob, on this thread; None when any path cannot
+    be stat'ed.
+
+    Raises:
+        ValueError: the blob does not end with a NUL byte.
+    """
+    if _native is None:
+        return _stat_paths_python(paths)
+    found: bytes | None = _native.finish(_native.start(paths, 0))
+    return found
 
 
 class StatJob:
@@ -143,11 +151,6 @@ class StatJob:
             _native.cancel(self._job)
 
 
-def stat_many(paths: bytes, threads: int) -> bytes | None:
-    """``stat_paths`` on ``threads`` threads (this one included)."""
-    return StatJob(paths, threads).result()
-
-
 def default_threads() -> int:
-    """How many threads ``stat_many`` should use here: the CPUs, at most four."""
+    """How many threads a ``StatJob`` should use here: the CPUs, at most four."""
     return max(1, min(4, os.cpu_count() or 1))
